@@ -1,0 +1,1 @@
+"""Learned audio-to-lips models: data preparation, networks, training."""

@@ -1,0 +1,156 @@
+"""Training data for the audio-to-lips models: `python -m models.prepare`.
+
+Per clip: FaceMesh landmarks on the 25 fps timeline (studio.dataset's cache), turned into lip and
+jaw offsets in the face frame relative to the clip's own closed mouth, and the log-mel features of
+its speech on the same frame-exact timeline. Each clip's result is cached in .cache/features/,
+keyed by the landmark cache, the audio file and PREPARE_VERSION, so an interrupted run resumes and
+a changed input is rebuilt. Never touches grid-test or dev-clips.
+"""
+import argparse
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from studio.audio import frame_loudness_db, log_mel
+from studio.dataset import CACHE, Clip, clip_audio, clip_landmarks, split
+from studio.geometry import (LIP_LOWER_INNER_MID, LIP_UPPER_INNER_MID, MOUTH_INDEX, FaceFrame,
+                             mouth_in_face_frame, mouth_opening, rest_mouth)
+
+PREPARE_VERSION = "2"  # bump when targets or features change
+REST_PERCENTILE = 10  # frames this closed (or more) define the clip's rest mouth
+MAX_LAG = 6  # frames searched when checking a clip's audio-video offset
+SHIFT_FROM = 3  # |lag| at or above this is a recording offset (manifest notes), not co-articulation
+# Whole people kept out of training as a further validation split (different voices, rooms and
+# cameras; none has a known audio-video offset).
+HELD_OUT_SPEAKERS = (
+    "extra-speakers/Talking-Face_PC-AVS_00104",  # Robert Downey Jr, interview
+    "extra-speakers/Talking-Face_PC-AVS_741400163",  # the same person, other footage
+    "extra-speakers/styletalk_KristiNoem",  # press footage
+    "extra-speakers/LivePortrait_d12",  # man with glasses, indoor
+    "extra-speakers/lip-reading-deeplearning_sample_video",  # archival, older man
+    "extra-speakers/Talking-Face_PC-AVS_620900105",  # VoxCeleb2 interview
+)
+SPLITS = ("extra-train", "extra-val", "grid-val", "grid-train")  # small first: usable early
+
+
+@dataclass
+class ClipData:
+    name: str
+    mel: np.ndarray  # (T * MELS_PER_FRAME, N_MELS) log-mel, raw level
+    offsets: np.ndarray  # (T, len(MOUTH_POINTS), 2) mouth minus the clip's rest mouth; NaN: no face
+    opening: np.ndarray  # (T,) real inner-lip gap over IOD (the evaluation's `open`); NaN: no face
+    photo_rest: np.ndarray  # (K, 2) rest mouth of the first face frame: what the studio animates
+    samples: np.ndarray  # 16 kHz speech, for drivers in the self-check
+    lag: int  # frames the offsets were shifted to undo a recording offset
+
+
+def clips(name: str) -> list[Clip]:
+    if name.startswith("extra-"):
+        held = name == "extra-val"
+        return [c for c in split("extra-speakers") if (c.name in HELD_OUT_SPEAKERS) == held]
+    if name not in ("grid-train", "grid-val"):
+        raise ValueError(f"{name} is not a training or validation split")
+    return split(name)
+
+
+def clip_rest_mouth(landmarks: np.ndarray) -> np.ndarray:
+    """The clip's closed mouth: the median face-frame shape of its most closed frames, with any gap
+    left closed the way the studio closes a photo's mouth (studio.geometry.rest_mouth)."""
+    faces = np.stack([FaceFrame.of(l).to_face(l) for l in landmarks])
+    opening = mouth_opening(faces)
+    closed = faces[opening <= np.percentile(opening, REST_PERCENTILE)]
+    return rest_mouth(np.median(closed, axis=0))
+
+
+def audio_video_lag(opening: np.ndarray, loudness: np.ndarray) -> int:
+    """Lag (frames) at which mouth opening best follows loudness; positive: video late."""
+    valid = ~np.isnan(opening)
+    best, best_r = 0, -np.inf
+    for lag in range(-MAX_LAG, MAX_LAG + 1):
+        a = opening[max(lag, 0):len(opening) + min(lag, 0)]
+        b = loudness[max(-lag, 0):len(loudness) + min(-lag, 0)]
+        ok = valid[max(lag, 0):len(opening) + min(lag, 0)]
+        r = np.corrcoef(a[ok], b[ok])[0, 1]
+        if r > best_r:
+            best, best_r = lag, r
+    return best
+
+
+def shift(series: np.ndarray, lag: int) -> np.ndarray:
+    """series[t + lag] at t, NaN beyond the ends."""
+    out = np.full_like(series, np.nan)
+    if lag >= 0:
+        out[:len(series) - lag] = series[lag:]
+    else:
+        out[-lag:] = series[:lag]
+    return out
+
+
+def build(clip: Clip) -> ClipData:
+    landmarks = clip_landmarks(clip)
+    samples = clip_audio(clip)
+    n_frames = len(landmarks)
+    face = ~np.isnan(landmarks).any(axis=(1, 2))
+    rest = clip_rest_mouth(landmarks[face])
+    offsets = np.full((n_frames, len(rest), 2), np.nan, np.float32)
+    offsets[face] = np.stack([mouth_in_face_frame(l) for l in landmarks[face]]) - rest
+    opening = np.full(n_frames, np.nan, np.float32)
+    opening[face] = mouth_opening(landmarks[face])
+    lag = 0
+    if clip.name.startswith("extra-speakers/"):
+        lag = audio_video_lag(opening, frame_loudness_db(samples, n_frames))
+        lag = lag if abs(lag) >= SHIFT_FROM else 0
+        offsets, opening = shift(offsets, lag), shift(opening, lag)
+    return ClipData(clip.name, log_mel(samples, n_frames), offsets, opening,
+                    rest_mouth(landmarks[np.argmax(face)]), samples, lag)
+
+
+def _feature_path(clip: Clip) -> Path:
+    stats = [f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in (clip.video, clip.audio)]
+    key = hashlib.sha1(":".join(stats + [PREPARE_VERSION]).encode()).hexdigest()[:12]
+    return CACHE / "features" / f"{clip.name.replace('/', '__')}-{key}.npz"
+
+
+def clip_data(clip: Clip) -> ClipData:
+    path = _feature_path(clip)
+    if path.exists():
+        with np.load(path) as f:
+            return ClipData(clip.name, f["mel"], f["offsets"], f["opening"], f["photo_rest"],
+                            f["samples"], int(f["lag"]))
+    data = build(clip)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npz")
+    np.savez(partial, mel=data.mel, offsets=data.offsets, opening=data.opening,
+             photo_rest=data.photo_rest, samples=data.samples, lag=data.lag)
+    partial.replace(path)
+    return data
+
+
+def load(name: str) -> list[ClipData]:
+    return [clip_data(c) for c in clips(name)]
+
+
+def gap_of(mouth: np.ndarray) -> np.ndarray:
+    """Inner-lip gap of (..., K, 2) mouths in the face frame: the evaluation's `open`."""
+    return np.linalg.norm(mouth[..., MOUTH_INDEX[LIP_LOWER_INNER_MID], :]
+                          - mouth[..., MOUTH_INDEX[LIP_UPPER_INNER_MID], :], axis=-1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--splits", nargs="*", default=list(SPLITS))
+    args = parser.parse_args()
+    for name in args.splits:
+        started = time.time()
+        data = load(name)
+        frames = sum(len(d.opening) for d in data)
+        shifted = {d.name: d.lag for d in data if d.lag}
+        print(f"{name}: {len(data)} clips, {frames} frames, {time.time() - started:.0f} s"
+              + (f"; shifted by recording offset: {shifted}" if shifted else ""), flush=True)
+
+
+if __name__ == "__main__":
+    main()

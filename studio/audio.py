@@ -1,0 +1,101 @@
+"""Audio: decoding with the bundled ffmpeg, and the one timeline every part of the studio shares.
+
+All analysis happens on 16 kHz mono audio, 25 video frames per second, so video frame k covers
+samples [640k, 640(k+1)) and mel frames [4k, 4(k+1)). Everything else derives from these constants.
+"""
+import subprocess
+from functools import lru_cache
+
+import numpy as np
+
+from studio.errors import StudioError
+
+SAMPLE_RATE = 16000
+FPS = 25
+SAMPLES_PER_FRAME = SAMPLE_RATE // FPS  # 640
+HOP_LENGTH = 160  # 10 ms: a whole number of mel frames per video frame
+MELS_PER_FRAME = SAMPLES_PER_FRAME // HOP_LENGTH  # 4
+N_FFT = 400  # 25 ms analysis window
+N_MELS = 80
+PLAYBACK_RATE = 44100  # what the viewer hears; analysis never uses it
+SILENCE_DB = -50.0  # frames quieter than this (dBFS RMS) count as silence
+
+
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def decode(path: str, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Any audio or video file ffmpeg can read -> mono float32 samples at `sample_rate`."""
+    command = [ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-vn", "-map", "0:a:0",
+               "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-"]
+    result = subprocess.run(command, capture_output=True)
+    if result.returncode != 0:
+        raise StudioError("Could not read the audio: the file is not a sound file ffmpeg understands.")
+    return np.frombuffer(result.stdout, np.int16).astype(np.float32) / 32768.0
+
+
+def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    import soxr
+
+    if rate_in == rate_out:
+        return samples.astype(np.float32)
+    return soxr.resample(samples.astype(np.float32), rate_in, rate_out).astype(np.float32)
+
+
+def frame_count(n_samples: int, sample_rate: int = SAMPLE_RATE) -> int:
+    """Video frames needed to cover the audio (the last partial frame counts)."""
+    return int(np.ceil(n_samples * FPS / sample_rate))
+
+
+def fit_to_frames(samples: np.ndarray, n_frames: int, sample_rate: int) -> np.ndarray:
+    """Pad with silence or trim so the audio lasts exactly n_frames video frames."""
+    n = int(round(n_frames * sample_rate / FPS))
+    if len(samples) >= n:
+        return samples[:n]
+    return np.pad(samples, (0, n - len(samples)))
+
+
+def frame_loudness_db(samples: np.ndarray, n_frames: int) -> np.ndarray:
+    """RMS level in dBFS of each video frame's 16 kHz samples."""
+    padded = fit_to_frames(samples, n_frames, SAMPLE_RATE).reshape(n_frames, SAMPLES_PER_FRAME)
+    rms = np.sqrt(np.mean(padded.astype(np.float64) ** 2, axis=1) + 1e-12)
+    return (20 * np.log10(rms)).astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def _mel_filters() -> np.ndarray:
+    import librosa
+
+    return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS).astype(np.float32)
+
+
+def log_mel(samples: np.ndarray, n_frames: int) -> np.ndarray:
+    """(n_frames * MELS_PER_FRAME, N_MELS) log-mel features aligned to the video timeline.
+
+    Mel frame j is centred on sample j * HOP_LENGTH + HOP_LENGTH / 2, so the 4 mel frames of video
+    frame k lie inside its 640 samples.
+    """
+    audio = fit_to_frames(samples, n_frames, SAMPLE_RATE).astype(np.float32)
+    n_mel = n_frames * MELS_PER_FRAME
+    pad = N_FFT // 2
+    padded = np.pad(audio, (pad, pad + N_FFT), mode="constant")
+    starts = np.arange(n_mel) * HOP_LENGTH + HOP_LENGTH // 2
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[starts]
+    spectrum = np.abs(np.fft.rfft(frames * np.hanning(N_FFT).astype(np.float32), axis=1)) ** 2
+    mel = spectrum.astype(np.float32) @ _mel_filters().T
+    return np.log(mel + 1e-6).astype(np.float32)
+
+
+def check_speech(samples: np.ndarray, max_seconds: float) -> None:
+    """Refuse audio that cannot drive a face: empty, silent, too short or too long."""
+    seconds = len(samples) / SAMPLE_RATE
+    if seconds < 0.3:
+        raise StudioError(f"The audio is too short ({seconds:.1f} s): give at least 0.3 s of speech.")
+    if seconds > max_seconds:
+        raise StudioError(f"The audio lasts {seconds:.0f} s; the limit is {max_seconds:.0f} s.")
+    peak_db = 20 * np.log10(np.max(np.abs(samples)) + 1e-12)
+    if peak_db < SILENCE_DB:
+        raise StudioError("The audio is silent: no speech was found in it.")

@@ -1,0 +1,109 @@
+"""Mouth geometry in a face-aligned frame: which landmarks move, how they are normalised, and the
+parametric mouth (opening and width) the rule-based drivers speak.
+
+Face frame: eyes levelled, origin at the mean of stable eye and nose points, one unit = the
+inter-ocular distance (outer eye corners 33-263). Lip motion is a set of offsets of MOUTH_POINTS in
+this frame, relative to the face's own mouth at rest (lips together), so it transfers between faces.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+# MediaPipe FaceMesh indices.
+LEFT_EYE_OUTER, RIGHT_EYE_OUTER = 33, 263
+LIP_UPPER_INNER_MID, LIP_LOWER_INNER_MID = 13, 14
+STABLE_POINTS = (33, 133, 362, 263, 168, 6, 197, 195, 5)
+# Inner lip contour, corner to corner: upper then lower (same length, paired column by column).
+INNER_UPPER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
+INNER_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+OUTER_UPPER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
+OUTER_LOWER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
+LIP_POINTS = tuple(sorted(set(INNER_UPPER + INNER_LOWER + OUTER_UPPER + OUTER_LOWER)))  # the 40
+JAW_POINTS = (172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,  # jaw line
+              18, 200, 199, 175, 83, 313, 182, 406, 201, 421, 194, 418)  # chin
+MOUTH_POINTS = LIP_POINTS + JAW_POINTS
+MOUTH_INDEX = {p: i for i, p in enumerate(MOUTH_POINTS)}
+INNER_MOUTH_POLYGON = INNER_UPPER + INNER_LOWER[-2:0:-1]  # closed loop through the lip gap
+
+
+@dataclass(frozen=True)
+class FaceFrame:
+    """Similarity transform between image pixels and the face frame."""
+
+    origin: np.ndarray  # (2,) image point that maps to (0, 0)
+    rotation: np.ndarray  # (2, 2) image -> face frame rotation
+    scale: float  # pixels per face-frame unit (the inter-ocular distance)
+
+    @classmethod
+    def of(cls, landmarks: np.ndarray) -> "FaceFrame":
+        eye_axis = landmarks[RIGHT_EYE_OUTER] - landmarks[LEFT_EYE_OUTER]
+        angle = np.arctan2(eye_axis[1], eye_axis[0])
+        c, s = np.cos(-angle), np.sin(-angle)
+        return cls(landmarks[list(STABLE_POINTS)].mean(axis=0),
+                   np.array([[c, -s], [s, c]], np.float32), float(np.linalg.norm(eye_axis)))
+
+    def to_face(self, points: np.ndarray) -> np.ndarray:
+        return ((points - self.origin) @ self.rotation.T / self.scale).astype(np.float32)
+
+    def to_image(self, points: np.ndarray) -> np.ndarray:
+        return (points * self.scale @ self.rotation + self.origin).astype(np.float32)
+
+
+def mouth_opening(landmarks: np.ndarray) -> float | np.ndarray:
+    """Inner-lip gap over inter-ocular distance (the evaluation's `open`); works on (..., 478, 2)."""
+    gap = np.linalg.norm(landmarks[..., LIP_LOWER_INNER_MID, :] - landmarks[..., LIP_UPPER_INNER_MID, :], axis=-1)
+    iod = np.linalg.norm(landmarks[..., RIGHT_EYE_OUTER, :] - landmarks[..., LEFT_EYE_OUTER, :], axis=-1)
+    return gap / iod
+
+
+def mouth_in_face_frame(landmarks: np.ndarray) -> np.ndarray:
+    """(K, 2) MOUTH_POINTS of one face in its own face frame."""
+    return FaceFrame.of(landmarks).to_face(landmarks[list(MOUTH_POINTS)])
+
+
+class ParametricMouth:
+    """Offsets of MOUTH_POINTS for a mouth opening (inner-lip gap, face-frame units) and a width
+    change (+1 spread as in 'ee', -1 rounded as in 'oo'), shaped to one face's rest mouth.
+
+    Opening drops the jaw: the lower lip and chin follow it, the upper lip lifts a little, and the
+    jaw line moves less towards the ears. Width scales the lips about the mouth's centre line.
+    """
+
+    UPPER_LIFT = 0.2  # share of the gap taken by the upper lip
+    WIDTH_GAIN = 0.12  # relative change of mouth width at |width| = 1
+
+    def __init__(self, rest_mouth: np.ndarray):
+        self.rest = rest_mouth
+        lips = rest_mouth[[MOUTH_INDEX[p] for p in LIP_POINTS]]
+        self.centre_x = float(lips[:, 0].mean())
+        half_width = float(np.ptp(lips[:, 0])) / 2
+        lower = set(INNER_LOWER[1:-1] + OUTER_LOWER[1:-1])
+        upper = set(INNER_UPPER[1:-1] + OUTER_UPPER[1:-1])
+        corners = {INNER_UPPER[0], INNER_UPPER[-1], OUTER_UPPER[0], OUTER_UPPER[-1]}
+        drop = np.zeros(len(MOUTH_POINTS), np.float32)
+        for i, point in enumerate(MOUTH_POINTS):
+            if point in lower:
+                drop[i] = 1 - self.UPPER_LIFT
+            elif point in upper:
+                drop[i] = -self.UPPER_LIFT
+            elif point in corners:
+                drop[i] = 0.3 * (1 - self.UPPER_LIFT)
+            else:  # jaw and chin: full drop under the mouth, fading towards the ears
+                side = abs(rest_mouth[i, 0] - self.centre_x) / (2.2 * half_width)
+                drop[i] = (1 - self.UPPER_LIFT) * max(0.0, 1 - side ** 2)
+        self.drop = drop
+        is_lip = np.array([p in LIP_POINTS for p in MOUTH_POINTS], np.float32)
+        self.spread = is_lip * (rest_mouth[:, 0] - self.centre_x) * self.WIDTH_GAIN
+
+    def offsets(self, opening: np.ndarray, width: np.ndarray) -> np.ndarray:
+        """(T, K, 2) offsets for per-frame opening and width."""
+        opening = np.asarray(opening, np.float32)[:, None]
+        width = np.asarray(width, np.float32)[:, None]
+        return np.stack([width * self.spread, opening * self.drop], axis=-1).astype(np.float32)
+
+
+def rest_mouth(landmarks: np.ndarray) -> np.ndarray:
+    """The photo's mouth in its face frame with the lips brought together (an open mouth closes)."""
+    mouth = mouth_in_face_frame(landmarks)
+    gap = float(mouth_opening(landmarks))
+    return mouth + ParametricMouth(mouth).offsets(np.array([-gap]), np.zeros(1))[0]

@@ -1,0 +1,91 @@
+"""The measures of ../shared/docs/evaluation.md, on landmark series and frames."""
+import cv2
+import numpy as np
+
+from studio.geometry import LIP_POINTS, FaceFrame, mouth_opening
+
+MAX_LAG = 5
+PSNR_CAP = 100.0  # dB reported for identical pixels
+
+
+def opening_series(landmarks: np.ndarray) -> np.ndarray:
+    """Per-frame `open` (inner-lip gap over inter-ocular distance); NaN where no face."""
+    return mouth_opening(landmarks).astype(np.float64)
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    keep = np.isfinite(a) & np.isfinite(b)
+    a, b = a[keep], b[keep]
+    if len(a) < 3 or a.std() < 1e-9 or b.std() < 1e-9:
+        return 0.0  # a frozen mouth correlates with nothing
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def lagged_correlation(real: np.ndarray, generated: np.ndarray, lag: int) -> float:
+    """Correlation with the generated series shifted by `lag` frames (positive: generated late)."""
+    if lag > 0:
+        return _pearson(real[:-lag], generated[lag:])
+    if lag < 0:
+        return _pearson(real[-lag:], generated[:lag])
+    return _pearson(real, generated)
+
+
+def sync_measures(real: np.ndarray, generated: np.ndarray) -> dict[str, float]:
+    """open_corr, best_lag, LMD, amplitude and detect for two (T, 478, 2) landmark series."""
+    real_open, gen_open = opening_series(real), opening_series(generated)
+    lags = range(-MAX_LAG, MAX_LAG + 1)
+    correlations = [lagged_correlation(real_open, gen_open, lag) for lag in lags]
+    found = np.isfinite(generated[:, 0, 0])
+    real_std = np.nanstd(real_open)
+    return {
+        "open_corr": correlations[MAX_LAG],
+        "best_lag": float(list(lags)[int(np.argmax(correlations))]),
+        "lmd": lip_distance(real, generated),
+        "amplitude": float(np.nanstd(gen_open) / real_std) if real_std > 0 else 0.0,
+        "detect": float(found.mean()),
+    }
+
+
+def aligned_lips(landmarks: np.ndarray) -> np.ndarray:
+    """(T, 40, 2) lip points in each frame's face frame; NaN where no face."""
+    out = np.full((len(landmarks), len(LIP_POINTS), 2), np.nan, np.float32)
+    for t, points in enumerate(landmarks):
+        if np.isfinite(points[0, 0]):
+            out[t] = FaceFrame.of(points).to_face(points[list(LIP_POINTS)])
+    return out
+
+
+def lip_distance(real: np.ndarray, generated: np.ndarray) -> float:
+    """Dynamic LMD: mean L2 distance of mean-removed aligned lip points, x 1000."""
+    a, b = aligned_lips(real), aligned_lips(generated)
+    keep = np.isfinite(a[:, 0, 0]) & np.isfinite(b[:, 0, 0])
+    if not keep.any():
+        return float("nan")
+    a, b = a[keep], b[keep]
+    a, b = a - a.mean(axis=0), b - b.mean(axis=0)
+    return float(np.linalg.norm(a - b, axis=-1).mean() * 1000)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return PSNR_CAP if mse == 0 else float(min(PSNR_CAP, 10 * np.log10(255 ** 2 / mse)))
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean SSIM of two RGB patches on luminance (Gaussian window, sigma 1.5, as Wang et al.)."""
+    x = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    y = cv2.cvtColor(b, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    blur = lambda img: cv2.GaussianBlur(img, (11, 11), 1.5)  # noqa: E731
+    mx, my = blur(x), blur(y)
+    vx, vy, cxy = blur(x * x) - mx ** 2, blur(y * y) - my ** 2, blur(x * y) - mx * my
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    return float(np.mean((2 * mx * my + c1) * (2 * cxy + c2) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))))
+
+
+def mouth_box(landmarks: np.ndarray, shape: tuple[int, ...], margin: float = 0.25) -> tuple[int, int, int, int]:
+    """A box around the lip points (from the real frame's landmarks), widened by `margin`."""
+    lips = landmarks[list(LIP_POINTS)]
+    (x0, y0), (x1, y1) = lips.min(axis=0), lips.max(axis=0)
+    dx, dy = (x1 - x0) * margin, (y1 - y0) * margin + (x1 - x0) * 0.1
+    return (int(max(0, x0 - dx)), int(max(0, y0 - dy)),
+            int(min(shape[1], x1 + dx)), int(min(shape[0], y1 + dy)))

@@ -1,0 +1,31 @@
+"""The one phoneme inventory used everywhere: ARPAbet without stress marks, plus silence.
+
+Timed speech is a list of `Segment`s (label, start and end in seconds); the voice, the aligner,
+the phone recogniser, the drivers and the subtitles all speak this form.
+"""
+from dataclasses import dataclass
+
+SILENCE = "sil"
+VOWELS = ("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW")
+CONSONANTS = ("B", "CH", "D", "DH", "F", "G", "HH", "JH", "K", "L", "M", "N", "NG", "P", "R", "S",
+              "SH", "T", "TH", "V", "W", "Y", "Z", "ZH")
+PHONES = (SILENCE,) + VOWELS + CONSONANTS
+PHONE_INDEX = {p: i for i, p in enumerate(PHONES)}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A labelled stretch of time: a phone, a word or a subtitle cue."""
+
+    label: str
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+def strip_stress(phone: str) -> str:
+    """'AH0' -> 'AH'; already plain phones pass through."""
+    return phone.rstrip("012")

@@ -1,0 +1,233 @@
+"""The studio's one pipeline: photo + script or speech -> lip-synced MP4. Serves the UI, the CLI,
+the evaluation and the tests; it knows nothing of Gradio.
+
+    >>> studio = Studio()
+    >>> result = studio.render(load_photo("assets/examples/astronaut.jpg"), "out.mp4",
+    ...                        text="Hello there!")  # doctest: +SKIP
+"""
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from studio.animation import blink_curve, head_motion
+from studio.audio import SILENCE_DB, frame_loudness_db
+from studio.drivers import DEFAULT_SPEECH_DRIVER, DEFAULT_TEXT_DRIVER, make_driver
+from studio.errors import StudioError
+from studio.face import FaceMesh
+from studio.geometry import FaceFrame
+from studio.phonemes import Segment
+from studio.render import FramePose, PhotoRenderer
+from studio.speech import Speech, speech_from_audio, speech_from_track
+from studio.video import VideoWriter
+
+STAGES = ("face", "voice", "lip motion", "rendering", "encoding")
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for; each can be set from the environment (STUDIO_MAX_...)."""
+
+    max_speech_seconds: float = 300.0
+    max_script_chars: int = 4000
+    max_photo_pixels: int = 80_000_000
+    max_output_side: int = 1024
+    min_output_side: int = 64
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        return cls(
+            max_speech_seconds=float(os.environ.get("STUDIO_MAX_SECONDS", cls.max_speech_seconds)),
+            max_script_chars=int(os.environ.get("STUDIO_MAX_CHARS", cls.max_script_chars)),
+            max_photo_pixels=int(os.environ.get("STUDIO_MAX_PIXELS", cls.max_photo_pixels)),
+            max_output_side=int(os.environ.get("STUDIO_MAX_SIDE", cls.max_output_side)),
+        )
+
+    def describe(self) -> str:
+        return (f"Limits: speech up to {self.max_speech_seconds:.0f} s, scripts up to "
+                f"{self.max_script_chars} characters, photos up to "
+                f"{self.max_photo_pixels // 1_000_000} megapixels, video up to "
+                f"{self.max_output_side} px on the long side.")
+
+
+@dataclass
+class RenderOptions:
+    driver: str | None = None  # None: the default for the kind of input
+    size: int | None = None  # long side in px; None: the photo's own, capped by the limits
+    seed: int = 0
+    still: bool = False  # keep the head fixed
+    blinks: bool = True
+    rate: float = 1.0  # speaking rate of the voice, for scripts
+
+
+@dataclass
+class RenderResult:
+    video: Path
+    subtitles: Path | None
+    n_frames: int
+    duration: float
+    size: tuple[int, int]
+    driver: str
+    notes: list[str] = field(default_factory=list)  # things the user should know, e.g. face choice
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def load_photo(path: str, max_pixels: int = Limits.max_photo_pixels) -> np.ndarray:
+    """Any common image file -> RGB uint8 (EXIF rotation applied; alpha, 16-bit, grey handled)."""
+    try:
+        data = np.fromfile(path, np.uint8)
+    except OSError:
+        raise StudioError("Could not open the photo file.") from None
+    if data.size == 0:
+        raise StudioError("The photo file is empty.")
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise StudioError("Could not read the photo: it is not an image file (JPEG, PNG, WebP, ...).")
+    if image.shape[0] * image.shape[1] > max_pixels:
+        raise StudioError(f"The photo has {image.shape[1]}x{image.shape[0]} pixels; the limit is "
+                          f"{max_pixels // 1_000_000} megapixels.")
+    is_jpeg = data[:2].tolist() == [0xFF, 0xD8]  # 4 channels there mean CMYK, not alpha
+    if image.ndim == 3 and image.shape[2] == 4 and not is_jpeg:
+        if image.dtype == np.uint16:
+            image = (image // 257).astype(np.uint8)
+        alpha = image[..., 3:].astype(np.float32) / 255  # transparency shows as white, as viewers do
+        image = (image[..., :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+    else:  # IMREAD_COLOR applies the EXIF orientation and brings grey, 16-bit and CMYK to 8-bit BGR
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+
+
+class Studio:
+    """Loads the heavy parts once (face mesh, voice, models) and renders requests with them."""
+
+    def __init__(self, face_mesh: FaceMesh | None = None, voice=None, limits: Limits | None = None):
+        self.face_mesh = face_mesh or FaceMesh()
+        self._voice = voice
+        self.limits = limits or Limits.from_env()
+        self._drivers = {}
+
+    @property
+    def voice(self):
+        if self._voice is None:
+            from studio.voice import Voice
+
+            self._voice = Voice()
+        return self._voice
+
+    def driver(self, name: str):
+        if name not in self._drivers:
+            self._drivers[name] = make_driver(name)
+        return self._drivers[name]
+
+    def prepare_photo(self, photo: np.ndarray, size: int | None) -> np.ndarray:
+        """Scale to the output size (long side, capped) with even sides, as H.264 needs."""
+        height, width = photo.shape[:2]
+        long_side = min(size or max(height, width), self.limits.max_output_side)
+        if long_side < self.limits.min_output_side:
+            raise StudioError(f"The photo is too small ({width}x{height}): use one at least "
+                              f"{self.limits.min_output_side} px on its long side.")
+        scale = long_side / max(height, width)
+        if abs(scale - 1) > 1e-6:
+            photo = cv2.resize(photo, (round(width * scale), round(height * scale)),
+                               interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        height, width = photo.shape[:2]
+        return np.ascontiguousarray(photo[:height - height % 2, :width - width % 2])
+
+    def speech(self, text: str | None, audio: str | None, transcript: str | None,
+               options: RenderOptions, needs_phones: bool) -> Speech:
+        if text is not None:
+            from studio.text import check_script
+
+            script = check_script(text, self.limits.max_script_chars)
+            return speech_from_track(self.voice.synthesize(script, rate=options.rate))
+        speech = speech_from_audio(audio, self.limits.max_speech_seconds)
+        if transcript and transcript.strip():
+            from studio.alignment import force_align
+            from studio.text import check_script
+
+            script = check_script(transcript, self.limits.max_script_chars)
+            speech.words, speech.phones = force_align(speech.samples, script)
+            if speech.words:  # one cue per transcript; subtitle_cues splits it at word times
+                speech.sentences = [Segment(script, speech.words[0].start, speech.words[-1].end)]
+        elif needs_phones:
+            from studio.alignment import recognize_phones
+
+            speech.phones = recognize_phones(speech.samples)
+        return speech
+
+    def render(self, photo: np.ndarray, out_path: str, *, text: str | None = None,
+               audio: str | None = None, transcript: str | None = None,
+               options: RenderOptions | None = None, progress: Progress | None = None) -> RenderResult:
+        """Render one request to `out_path` (an MP4; an .srt beside it for scripts)."""
+        options = options or RenderOptions()
+        progress = progress or (lambda fraction, stage: None)
+        if (text is None) == (audio is None):
+            raise StudioError("Give either a script or a recording, not both.")
+        driver = self.driver(options.driver or (DEFAULT_TEXT_DRIVER if text is not None
+                                                else DEFAULT_SPEECH_DRIVER))
+        clock = _StageClock()
+
+        progress(0.0, "face")
+        photo = self.prepare_photo(photo, options.size)
+        face = self.face_mesh.locate(photo)
+        notes = []
+        if face.faces_found > 1:
+            notes.append(f"{face.faces_found} faces were found; the largest one is animated.")
+        iod = FaceFrame.of(face.landmarks).scale
+        if iod < 12:
+            raise StudioError("The face is too small in the photo: crop closer or use a larger photo.")
+        renderer = PhotoRenderer(photo, face.landmarks)
+        clock.lap("face")
+
+        progress(0.05, "voice")
+        speech = self.speech(text, audio, transcript, options, driver.needs_phones)
+        clock.lap("voice")
+
+        progress(0.15, "lip motion")
+        offsets = driver.lip_offsets(speech, renderer.rest_mouth)
+        rng = np.random.default_rng(options.seed)
+        n_frames = speech.n_frames
+        blinks = blink_curve(n_frames, rng) if options.blinks else np.zeros(n_frames)
+        speaking = frame_loudness_db(speech.samples, n_frames) > SILENCE_DB + 15
+        head = np.zeros((n_frames, 3)) if options.still else head_motion(n_frames, speaking, rng)
+        clock.lap("lip motion")
+
+        height, width = photo.shape[:2]
+        out_path = Path(out_path)
+        with VideoWriter(str(out_path), width, height, speech.playback, speech.playback_rate,
+                         n_frames) as writer:
+            step = max(1, n_frames // 50)
+            for k in range(n_frames):
+                writer.write(renderer.frame(FramePose(offsets[k], float(blinks[k]), tuple(head[k]))))
+                if k % step == 0:
+                    progress(0.2 + 0.75 * k / n_frames, "rendering")
+            clock.lap("rendering")
+            progress(0.96, "encoding")
+            writer.close()
+        clock.lap("encoding")
+
+        subtitles = None
+        if speech.sentences:
+            from studio.subtitles import subtitle_cues, write_srt
+
+            subtitles = out_path.with_suffix(".srt")
+            write_srt(subtitle_cues(speech.sentences, speech.words), subtitles)
+        progress(1.0, "done")
+        return RenderResult(out_path, subtitles, n_frames, speech.duration, (width, height),
+                            driver.name, notes, clock.seconds)
+
+
+class _StageClock:
+    def __init__(self):
+        self.seconds = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self._last
+        self._last = now

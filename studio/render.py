@@ -1,0 +1,205 @@
+"""Renderer v1: warps the photo's lips, jaw and eyelids to the driven geometry at the photo's own
+resolution, paints the opened mouth's interior, and leaves every pixel outside the head untouched.
+
+One triangle mesh covers the face: moving points (mouth, jaw, eyelids), fixed anchors (nose,
+cheeks, brows) and a fixed ring around the head. Each output pixel is fetched from the photo
+through its triangle's affine map (piecewise linear, so no seams); the ring pins the border, so
+everything beyond it is the photo itself.
+"""
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+from studio.geometry import (INNER_LOWER, INNER_MOUTH_POLYGON, INNER_UPPER, MOUTH_POINTS,
+                             FaceFrame, ParametricMouth, rest_mouth)
+
+# Eyelids (MediaPipe indices), corner to corner, upper lid then lower lid, per eye.
+UPPER_LIDS = ((246, 161, 160, 159, 158, 157, 173), (466, 388, 387, 386, 385, 384, 398))
+LOWER_LIDS = ((7, 163, 144, 145, 153, 154, 155), (249, 390, 373, 374, 380, 381, 382))
+LID_CREASES = ((247, 30, 29, 27, 28, 56, 190), (467, 260, 259, 257, 258, 286, 414))
+FIXED_POINTS = (1, 4, 5, 195, 197, 6, 168, 98, 327, 2, 164, 33, 133, 263, 362,
+                50, 280, 205, 425, 123, 352, 116, 345, 187, 411, 70, 63, 105, 66, 107,
+                336, 296, 334, 293, 300, 10, 151, 9)
+RING_POINTS = 28
+RING_SCALE = 1.45  # the ring's radii over the face oval's, about the face centre
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
+             377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+
+
+@dataclass
+class FramePose:
+    """What one output frame asks of the face, on top of the photo."""
+
+    mouth_offsets: np.ndarray  # (K, 2) MOUTH_POINTS offsets, face frame, relative to the rest mouth
+    blink: float = 0.0  # 0 open .. 1 closed
+    head: tuple[float, float, float] = (0.0, 0.0, 0.0)  # rotation (rad), shift x, y (face units)
+
+
+class PhotoRenderer:
+    """Renders frames of one photo; build once per photo, then call `frame(pose)` per frame."""
+
+    def __init__(self, photo: np.ndarray, landmarks: np.ndarray):
+        self.photo = photo
+        self.landmarks = landmarks.astype(np.float32)
+        self.frame_of_face = FaceFrame.of(self.landmarks)
+        self.rest_mouth = rest_mouth(self.landmarks)
+        height, width = photo.shape[:2]
+
+        ring = self._ring(width, height)
+        self.eye_points = [p for lid in UPPER_LIDS + LOWER_LIDS + LID_CREASES for p in lid]
+        anchor_ids = [p for p in FIXED_POINTS if p not in MOUTH_POINTS and p not in self.eye_points]
+        self.ids = list(MOUTH_POINTS) + self.eye_points + anchor_ids
+        self.source = np.concatenate([self.landmarks[self.ids], ring]).astype(np.float32)
+        self.n_ring = len(ring)
+
+        x0, y0 = np.floor(self.source.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(self.source.max(axis=0)).astype(int) + 1
+        self.box = (max(0, x0), max(0, y0), min(width, x1), min(height, y1))
+
+        # Topology from a wide-open mouth, so the lips never form degenerate triangles.
+        opened = self._targets(FramePose(ParametricMouth(self.rest_mouth).offsets(
+            np.array([0.35]), np.zeros(1))[0]))
+        self.triangles = Delaunay(opened).simplices.astype(np.int32)
+        inner = {MOUTH_POINTS.index(p) for p in INNER_UPPER + INNER_LOWER}
+        self.triangles = self.triangles[[not set(t) <= inner for t in self.triangles]]
+
+        self.lip_colour, self.skin_level = self._colours()
+        x0, y0, x1, y1 = self.box
+        self.grid = np.stack(np.meshgrid(np.arange(x0, x1, dtype=np.float32),
+                                         np.arange(y0, y1, dtype=np.float32)), axis=-1)
+
+    @property
+    def ring(self) -> np.ndarray:
+        """The fixed polygon around the head: no pixel outside it ever changes."""
+        return self.source[-self.n_ring:]
+
+    def _ring(self, width: int, height: int) -> np.ndarray:
+        oval = self.landmarks[list(FACE_OVAL)]
+        centre = oval.mean(axis=0)
+        radii = np.abs(oval - centre).max(axis=0) * RING_SCALE
+        angles = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
+        ring = centre + np.stack([np.cos(angles), np.sin(angles)], axis=1) * radii
+        return np.clip(ring, 0, [width - 1, height - 1])
+
+    def _colours(self) -> tuple[np.ndarray, float]:
+        """Mean lip colour and the face's brightness, so the mouth interior matches the person."""
+        mask = np.zeros(self.photo.shape[:2], np.uint8)
+        outer = self.landmarks[[61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291,
+                                375, 321, 405, 314, 17, 84, 181, 91, 146]]
+        cv2.fillPoly(mask, [np.round(outer).astype(np.int32)], 1)
+        inner = self.landmarks[list(INNER_MOUTH_POLYGON)]
+        cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 0)
+        lips = self.photo[mask > 0].reshape(-1, 3).astype(np.float32)
+        lip_colour = lips.mean(axis=0) if len(lips) else np.array([170, 90, 90], np.float32)
+        cheeks = self.landmarks[[50, 280, 205, 425]].astype(int)
+        skin = np.array([self.photo[y, x] for x, y in cheeks], np.float32).mean()
+        return lip_colour, float(np.clip(skin / 170.0, 0.35, 1.2))
+
+    def _targets(self, pose: FramePose) -> np.ndarray:
+        """Image positions of all mesh points for a pose."""
+        frame = self.frame_of_face
+        mouth = frame.to_image(self.rest_mouth + pose.mouth_offsets)
+        points = np.concatenate([mouth, self.landmarks[self.ids[len(MOUTH_POINTS):]]])
+        if pose.blink > 0:
+            points = self._blink(points, pose.blink)
+        if any(pose.head):
+            angle, dx, dy = pose.head
+            centre = frame.origin
+            c, s = np.cos(angle), np.sin(angle)
+            rotation = np.array([[c, -s], [s, c]], np.float32)
+            shift = frame.to_image(np.array([[dx, dy]], np.float32))[0] - frame.to_image(np.zeros((1, 2), np.float32))[0]
+            points = (points - centre) @ rotation.T + centre + shift
+        return np.concatenate([points, self.ring]).astype(np.float32)
+
+    def _blink(self, points: np.ndarray, amount: float) -> np.ndarray:
+        points = points.copy()
+        index = {p: i + len(MOUTH_POINTS) for i, p in enumerate(self.eye_points)}
+        for upper, lower, crease in zip(UPPER_LIDS, LOWER_LIDS, LID_CREASES):
+            for u, l, c in zip(upper[1:-1], lower[1:-1], crease[1:-1]):
+                travel = (points[index[l]] - points[index[u]]) * 0.9 * amount
+                points[index[u]] += travel
+                points[index[c]] += travel * 0.35
+        return points
+
+    def frame(self, pose: FramePose) -> np.ndarray:
+        """One RGB frame at the photo's resolution."""
+        targets = self._targets(pose)
+        x0, y0, x1, y1 = self.box
+        local = targets - np.array([x0, y0], np.float32)
+        owner = np.zeros((y1 - y0, x1 - x0), np.int32)
+        to_source = np.zeros((len(self.triangles) + 1, 2, 3), np.float32)
+        to_source[0] = [[1, 0, 0], [0, 1, 0]]  # pixels outside the mesh stay where they are
+        for k, triangle in enumerate(self.triangles, start=1):
+            dst, src = targets[triangle], self.source[triangle]
+            if abs(np.cross(dst[1] - dst[0], dst[2] - dst[0])) < 1e-3:
+                continue  # collapsed (a closed mouth's inner triangles): nothing to draw
+            to_source[k] = cv2.getAffineTransform(dst, src)
+            cv2.fillConvexPoly(owner, np.round(local[triangle] * 16).astype(np.int32), k,
+                               lineType=cv2.LINE_8, shift=4)
+        affine = to_source[owner]
+        map_x = affine[..., 0, 0] * self.grid[..., 0] + affine[..., 0, 1] * self.grid[..., 1] + affine[..., 0, 2]
+        map_y = affine[..., 1, 0] * self.grid[..., 0] + affine[..., 1, 1] * self.grid[..., 1] + affine[..., 1, 2]
+        identity = owner == 0
+        map_x[identity], map_y[identity] = self.grid[..., 0][identity], self.grid[..., 1][identity]
+        region = cv2.remap(self.photo, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        region = self._paint_mouth(region, local[[MOUTH_POINTS.index(p) for p in INNER_MOUTH_POLYGON]])
+        out = self.photo.copy()
+        out[y0:y1, x0:x1] = region
+        return out
+
+    def _paint_mouth(self, region: np.ndarray, inner: np.ndarray) -> np.ndarray:
+        """Fill the lip gap with a shaded cavity, upper teeth and, wide open, lower teeth and tongue."""
+        n = len(INNER_UPPER)
+        upper, lower = inner[:n], np.concatenate([inner[:1], inner[n:][::-1], inner[n - 1:n]])
+        gap = float(np.max(lower[:, 1] - upper[:, 1]))
+        if gap < 0.6:
+            return region
+        x0, y0 = np.floor(inner.min(axis=0)).astype(int) - 2
+        x1, y1 = np.ceil(inner.max(axis=0)).astype(int) + 3
+        x0, y0 = max(x0, 0), max(y0, 0)
+        x1, y1 = min(x1, region.shape[1]), min(y1, region.shape[0])
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return region
+        origin = np.array([x0, y0], np.float32)
+        shape = (y1 - y0, x1 - x0)
+        mask = _polygon_mask(shape, inner - origin)
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        width = float(upper[-1, 0] - upper[0, 0]) + 1e-3
+        u = np.clip((xs - upper[0, 0]) / width, 0, 1)  # 0..1 across the mouth
+        top = np.interp(xs, upper[:, 0], upper[:, 1])
+        bottom = np.interp(xs, lower[:, 0], lower[:, 1])
+        depth = np.clip((ys - top) / np.maximum(bottom - top, 1e-3), 0, 1)  # 0 upper lip .. 1 lower
+
+        light = self.skin_level
+        cavity = (self.lip_colour * 0.28 * light).astype(np.float32)
+        shade = 1 - 0.55 * np.sin(np.pi * u) * np.sin(np.pi * depth)  # darkest deep in the middle
+        interior = cavity[None, None] * shade[..., None]
+
+        teeth_colour = np.array([224, 216, 200], np.float32) * min(1.0, 0.85 * light + 0.15)
+        side_fade = np.clip(np.sin(np.pi * u) * 1.6, 0, 1)  # teeth show less at the corners
+        upper_height = min(0.42 * gap, 0.16 * width)
+        upper_teeth = np.clip((top + upper_height * side_fade - ys) / 1.2, 0, 1) * (side_fade > 0.05)
+        lower_height = max(0.0, 0.2 * (gap - 0.3 * width))
+        lower_teeth = np.clip((ys - (bottom - lower_height * side_fade)) / 1.2, 0, 1) * (lower_height > 0.5)
+        tongue = np.clip(1 - ((u - 0.5) / 0.32) ** 2 - ((1 - depth) / 0.35) ** 2, 0, 1) * (gap > 0.2 * width)
+        tongue_colour = self.lip_colour * 0.75 * light
+        interior = interior * (1 - tongue[..., None]) + tongue_colour * tongue[..., None]
+        teeth = np.maximum(upper_teeth, lower_teeth)[..., None]
+        # Enamel catches less light at the corners and towards the biting edge.
+        edge = np.clip((ys - top) / max(upper_height, 1.0), 0, 1)
+        teeth_shade = ((0.72 + 0.28 * side_fade) * (1 - 0.22 * edge * upper_teeth))[..., None]
+        interior = interior * (1 - teeth) + teeth_colour * teeth_shade * teeth
+        patch = region[y0:y1, x0:x1].astype(np.float32)
+        alpha = mask[..., None]
+        region[y0:y1, x0:x1] = np.clip(patch * (1 - alpha) + interior * alpha, 0, 255).astype(np.uint8)
+        return region
+
+
+def _polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
+    """Anti-aliased 0..1 mask of a polygon (sub-pixel vertices)."""
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(polygon * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
+    return mask.astype(np.float32) / 255.0
+

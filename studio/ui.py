@@ -1,0 +1,116 @@
+"""The browser studio: thin Gradio handlers around one shared `Studio` pipeline."""
+import os
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from studio.drivers import DRIVERS
+from studio.errors import StudioError
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+EXAMPLES = sorted(str(p) for p in (ASSETS / "examples").glob("*.jpg"))
+SIZES = ["photo's own", "256", "512", "768", "1024"]
+DEFAULT_DRIVER = "default"
+RENDER_QUEUE = "render"  # both generate buttons share one concurrency limit
+CONCURRENT_RENDERS = 1  # two CPU cores: one render at a time keeps each one fast
+
+
+class StudioHandlers:
+    """Gradio event handlers. The pipeline loads its heavy parts on the first request."""
+
+    def __init__(self, studio=None):
+        self._studio = studio
+
+    @property
+    def studio(self):
+        if self._studio is None:
+            from studio.pipeline import Studio
+
+            self._studio = Studio()
+        return self._studio
+
+    def speak_script(self, photo, script, rate, size, head_motion, blinks, driver,
+                     progress=gr.Progress()):
+        return self._render(photo, size, head_motion, blinks, driver, progress,
+                            text=script or "", rate=rate)
+
+    def speak_audio(self, photo, audio, transcript, size, head_motion, blinks, driver,
+                    progress=gr.Progress()):
+        if not audio:
+            raise gr.Error("Upload or record some speech first.")
+        return self._render(photo, size, head_motion, blinks, driver, progress,
+                            audio=audio, transcript=transcript or None)
+
+    def _render(self, photo, size, head_motion, blinks, driver, progress, *, text=None,
+                audio=None, transcript=None, rate=1.0):
+        from studio.pipeline import RenderOptions, load_photo
+
+        if not photo:
+            raise gr.Error("Add a face photo first: upload one, use the webcam or pick an example.")
+        options = RenderOptions(
+            driver=None if driver in (None, DEFAULT_DRIVER) else driver,
+            size=None if size in (None, SIZES[0]) else int(size),
+            still=not head_motion, blinks=bool(blinks), rate=float(rate))
+        out_dir = tempfile.mkdtemp(prefix="studio-")
+        try:
+            result = self.studio.render(
+                load_photo(photo, self.studio.limits.max_photo_pixels),
+                os.path.join(out_dir, "talking-face.mp4"), text=text, audio=audio,
+                transcript=transcript, options=options,
+                progress=lambda fraction, stage: progress(fraction, desc=stage))
+        except StudioError as error:
+            raise gr.Error(str(error)) from None
+        files = [str(result.video)] + ([str(result.subtitles)] if result.subtitles else [])
+        status = [f"{result.duration:.1f} s at {result.size[0]}x{result.size[1]}, "
+                  f"lips by the `{result.driver}` driver."] + result.notes
+        return str(result.video), files, "\n\n".join(status)
+
+
+def build_ui(handlers: StudioHandlers | None = None) -> gr.Blocks:
+    from studio.pipeline import Limits
+
+    handlers = handlers or StudioHandlers()
+    limits = Limits.from_env()
+    with gr.Blocks(title="Talking Face Studio") as demo:
+        gr.Markdown("# Talking Face Studio\nOne face photo, then a script or a recording: "
+                    "get a video of that face speaking it, lips in sync.")
+        with gr.Row():
+            with gr.Column():
+                photo = gr.Image(label="Face photo", type="filepath",
+                                 sources=["upload", "webcam", "clipboard"], height=360)
+                gr.Examples(EXAMPLES, inputs=photo, label="Example photos")
+                with gr.Tabs():
+                    with gr.Tab("Type a script"):
+                        script = gr.Textbox(label="Script", lines=5,
+                                            placeholder="Hello! Type what the face should say.",
+                                            max_length=limits.max_script_chars)
+                        rate = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speaking rate")
+                        speak_script = gr.Button("Generate", variant="primary")
+                    with gr.Tab("Use speech"):
+                        audio = gr.Audio(label="Speech", type="filepath",
+                                         sources=["upload", "microphone"])
+                        transcript = gr.Textbox(label="Transcript (optional: sharper lip timing)",
+                                                lines=2)
+                        speak_audio = gr.Button("Generate", variant="primary")
+                with gr.Accordion("Options", open=False):
+                    size = gr.Dropdown(SIZES, value=SIZES[0], label="Video size (long side, px)")
+                    head_motion = gr.Checkbox(value=True, label="Gentle head motion")
+                    blinks = gr.Checkbox(value=True, label="Eye blinks")
+                    driver = gr.Dropdown([DEFAULT_DRIVER] + sorted(DRIVERS), value=DEFAULT_DRIVER,
+                                         label="Lip-motion driver")
+                gr.Markdown(limits.describe())
+            with gr.Column():
+                video = gr.Video(label="Result", autoplay=False, buttons=["download"])
+                downloads = gr.File(label="Downloads (video, subtitles)", file_count="multiple")
+                status = gr.Markdown()
+        options = [size, head_motion, blinks, driver]
+        outputs = [video, downloads, status]
+        speak_script.click(handlers.speak_script, [photo, script, rate] + options, outputs,
+                           api_name="speak_script", concurrency_id=RENDER_QUEUE,
+                           concurrency_limit=CONCURRENT_RENDERS)
+        speak_audio.click(handlers.speak_audio, [photo, audio, transcript] + options, outputs,
+                          api_name="lip_sync_audio", concurrency_id=RENDER_QUEUE,
+                          concurrency_limit=CONCURRENT_RENDERS)
+    demo.queue(max_size=32)
+    return demo

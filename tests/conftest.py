@@ -1,0 +1,35 @@
+"""Shared fixtures: real inputs only (a bundled photo, real speech from ../shared/data)."""
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("STUDIO_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def grid_clip(shared_data) -> Path:
+    """One GRID utterance id path without suffix ('bin blue at f two now')."""
+    return shared_data / "grid-s1" / "bbaf2n"
+
+
+@pytest.fixture(scope="session")
+def photo_path() -> Path:
+    return ROOT / "assets" / "examples" / "astronaut.jpg"
+
+
+@pytest.fixture(scope="session")
+def studio():
+    from studio.pipeline import Studio
+
+    return Studio()

@@ -1,0 +1,67 @@
+"""The renderer on a real photo with the real face mesh: geometry goes where it is told, and
+nothing outside the head changes."""
+import numpy as np
+import pytest
+
+from studio.drivers.rules import viseme_curves
+from studio.face import FaceMesh
+from studio.geometry import ParametricMouth, mouth_opening, rest_mouth
+from studio.phonemes import Segment
+from studio.pipeline import load_photo
+from studio.render import FramePose, PhotoRenderer
+
+
+@pytest.fixture(scope="module")
+def face_mesh():
+    return FaceMesh()
+
+
+@pytest.fixture(scope="module")
+def renderer(photo_path, face_mesh):
+    photo = load_photo(str(photo_path))
+    return PhotoRenderer(photo, face_mesh.locate(photo).landmarks)
+
+
+def rendered_opening(renderer, face_mesh, opening: float) -> float:
+    offsets = ParametricMouth(renderer.rest_mouth).offsets(np.array([opening]), np.zeros(1))[0]
+    frame = renderer.frame(FramePose(offsets))
+    return float(mouth_opening(face_mesh.locate(frame).landmarks))
+
+
+def test_open_photo_mouth_closes_and_opens_as_driven(renderer, face_mesh):
+    # The astronaut smiles with parted lips (open about 0.12); rest closes them.
+    assert mouth_opening(renderer.landmarks) > 0.08
+    closed = rendered_opening(renderer, face_mesh, 0.0)
+    wide = rendered_opening(renderer, face_mesh, 0.14)
+    assert closed < 0.04
+    assert wide > closed + 0.07
+
+
+def test_pixels_outside_the_head_never_change(renderer):
+    offsets = ParametricMouth(renderer.rest_mouth).offsets(np.array([0.15]), np.array([0.5]))[0]
+    frame = renderer.frame(FramePose(offsets, blink=1.0, head=(0.01, 0.01, 0.01)))
+    changed = np.any(frame != renderer.photo, axis=-1)
+    ys, xs = np.nonzero(changed)
+    ring = renderer.ring
+    assert changed.any()
+    assert xs.min() >= ring[:, 0].min() - 1 and xs.max() <= ring[:, 0].max() + 1
+    assert ys.min() >= ring[:, 1].min() - 1 and ys.max() <= ring[:, 1].max() + 1
+
+
+def test_rest_mouth_has_lips_together(renderer):
+    from studio.geometry import MOUTH_INDEX
+
+    mouth = rest_mouth(renderer.landmarks)
+    gap = mouth[MOUTH_INDEX[14], 1] - mouth[MOUTH_INDEX[13], 1]
+    assert abs(gap) < 0.01
+
+
+def test_viseme_closes_lips_on_bilabials_and_opens_on_vowels():
+    phones = [Segment("sil", 0, 0.2), Segment("B", 0.2, 0.28), Segment("AA", 0.28, 0.45),
+              Segment("M", 0.45, 0.53), Segment("sil", 0.53, 1.0)]
+    opening, width = viseme_curves(phones, 25)
+    frame = lambda t: int(t * 25)  # noqa: E731
+    assert opening[frame(0.24)] < 0.025 and opening[frame(0.49)] < 0.025
+    assert opening[frame(0.36)] > 0.08
+    assert opening[frame(0.9)] < 0.01 and opening[0] < 0.01
+    assert width.shape == (25,)
