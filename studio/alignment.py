@@ -4,9 +4,10 @@
 Both take analysis audio (16 kHz mono float32 in [-1, 1]) and return contiguous `Segment`s
 that cover the whole clip, with ARPAbet labels from PHONES and "sil" for silence and noise.
 
-pocketsphinx works in 10 ms frames on int16 audio. One decoder is shared (it takes 0.15 s
-to load and is not thread-safe, hence the lock); alignment is its own search mode, and phone
-recognition a named "allphone" search on the same decoder.
+pocketsphinx works in 10 ms frames on int16 audio. Alignment runs in two passes: words (a
+linear grammar of the transcript), then phones within those words. One decoder is shared (it
+takes 0.15 s to load and is not thread-safe, hence the lock); phone recognition is a named
+"allphone" search on the same decoder.
 """
 from __future__ import annotations
 
@@ -22,12 +23,17 @@ from studio.text import normalize_text, split_words, spoken_words, word_phonemes
 
 SAMPLE_RATE = 16000
 FRAMES_PER_SECOND = 100
+_HOP = SAMPLE_RATE // FRAMES_PER_SECOND
 _ALLPHONE_SEARCH = "allphone"
-# A language-model weight of 2 for the phone bigram is what CMU suggests for phone decoding.
-_PHONE_LM_WEIGHT = 2.0
-# Alignment is judged to have failed when more than this share of the loud frames is put in
-# silence: the transcript then leaves out speech that is in the audio.
-_MAX_LOUD_SILENCE = 0.35
+# The phone pass keeps a token per HMM state per frame, so its memory grows with
+# phones x frames (1.5 GB for 5 minutes in one piece): longer audio is aligned in pieces of
+# at most this many frames, cut in the silences that the word pass finds.
+_MAX_PIECE_FRAMES = 30 * FRAMES_PER_SECOND
+_MISMATCH = ("Could not match the transcript to the speech: check that it is exactly what is "
+             "said in the audio.")
+
+# (word, start frame, frames, [(phone, start frame), ...]) as pocketsphinx aligned it.
+_AlignedWord = tuple[str, int, int, list[tuple[str, int]]]
 
 _decoder: Any = None
 _lock = threading.Lock()
@@ -39,24 +45,31 @@ def _get_decoder() -> Any:
     if _decoder is None:
         import pocketsphinx
 
-        decoder = pocketsphinx.Decoder(lm=None, lw=_PHONE_LM_WEIGHT, loglevel="FATAL")
+        # bestpath would end the word pass with a fake one-frame </s> that the phone pass
+        # then cannot fit, failing about one GRID clip in ten (pocketsphinx PR #354).
+        decoder = pocketsphinx.Decoder(lm=None, bestpath=False, loglevel="FATAL")
         decoder.add_allphone_file(
             _ALLPHONE_SEARCH, pocketsphinx.get_model_path("en-us/en-us-phone.lm.bin"))
         _decoder = decoder
     return _decoder
 
 
-def _to_int16(samples: np.ndarray) -> bytes:
+def _to_int16(samples: np.ndarray) -> np.ndarray:
     samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim != 1:
         raise ValueError(f"expected mono audio, got shape {samples.shape}")
-    return (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
+    return (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
 
 
-def _decode(decoder: Any, pcm: bytes) -> None:
+def _decode(decoder: Any, pcm: np.ndarray) -> None:
     decoder.start_utt()
-    decoder.process_raw(pcm, full_utt=True)
+    decoder.process_raw(pcm.tobytes(), full_utt=True)
     decoder.end_utt()
+
+
+def _is_word(name: str) -> bool:
+    """False for <s>, <sil>, </s> and noise fillers like [NOISE] or +SPN+."""
+    return re.match(r"[<\[+]", name) is None
 
 
 def _phone_label(name: str) -> str:
@@ -65,7 +78,7 @@ def _phone_label(name: str) -> str:
 
 
 def _contiguous(starts: Iterable[tuple[str, int]], duration: float) -> list[Segment]:
-    """(label, start frame) runs -> segments that meet end to start and end at `duration`.
+    """(label, start frame) pairs -> segments that meet end to start and end at `duration`.
 
     Neighbouring silences merge, and the last segment absorbs the part frame at the end.
     """
@@ -95,19 +108,65 @@ def _ensure_in_dictionary(decoder: Any, words: Iterable[str]) -> list[str]:
     return known
 
 
-def _loud_share_in_silence(samples: np.ndarray, phones: list[Segment]) -> float:
-    """Share of loud 10 ms frames (within 20 dB of the clip's loud level) labelled silence."""
-    hop = SAMPLE_RATE // FRAMES_PER_SECOND
-    frames = samples[: len(samples) // hop * hop].reshape(-1, hop)
-    level = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10)
-    if not len(level):
-        return 0.0
-    loud = level > np.percentile(level, 95) - 20
-    silent = np.zeros(len(level), dtype=bool)
-    for phone in phones:
-        if phone.label == SILENCE:
-            silent[round(phone.start * FRAMES_PER_SECOND):round(phone.end * FRAMES_PER_SECOND)] = True
-    return float(np.sum(loud & silent) / max(np.sum(loud), 1))
+def _word_pass(decoder: Any, pcm: np.ndarray, words: list[str]) -> list[tuple[str, int, int]]:
+    """(word or filler, start frame, end frame exclusive) for `words` said in `pcm`."""
+    decoder.set_align_text(" ".join(words))
+    _decode(decoder, pcm)
+    if decoder.hyp() is None:
+        raise StudioError(_MISMATCH)
+    return [(s.word, s.start_frame, s.end_frame + 1) for s in decoder.seg()]
+
+
+def _align_piece(decoder: Any, pcm: np.ndarray, words: list[str]) -> list[_AlignedWord]:
+    _word_pass(decoder, pcm, words)
+    decoder.set_alignment()
+    try:
+        _decode(decoder, pcm)  # the phone pass, within the word pass's boundaries
+    except RuntimeError as error:
+        raise StudioError(_MISMATCH) from error
+    # Copy out now: entries point into the Alignment and crash once it is freed.
+    return [(word.name, word.start, word.duration, [(p.name, p.start) for p in word])
+            for word in decoder.get_alignment()]
+
+
+def _cut_points(segments: list[tuple[str, int, int]], n_frames: int) -> list[int]:
+    """Frames at which to cut long audio: mid-silence where possible, else between words."""
+    cuts, start = [], 0
+    while n_frames - start > _MAX_PIECE_FRAMES:
+        window = [(name, first, end) for name, first, end in segments
+                  if start + _MAX_PIECE_FRAMES // 2 < end <= start + _MAX_PIECE_FRAMES]
+        silences = [(end - first, (first + end) // 2) for name, first, end in window
+                    if not _is_word(name)]
+        if silences:
+            cut = max(silences)[1]
+        elif window:
+            cut = window[-1][2]
+        else:
+            break  # one word longer than half a piece: align the rest in one go
+        cuts.append(cut)
+        start = cut
+    return cuts
+
+
+def _align(decoder: Any, pcm: np.ndarray, words: list[str]) -> list[_AlignedWord]:
+    n_frames = len(pcm) // _HOP
+    if n_frames <= _MAX_PIECE_FRAMES:
+        return _align_piece(decoder, pcm, words)
+    segments = _word_pass(decoder, pcm, words)
+    word_starts = [first for name, first, _ in segments if _is_word(name)]
+    if len(word_starts) != len(words):
+        raise StudioError(_MISMATCH)
+    aligned: list[_AlignedWord] = []
+    bounds = [0, *_cut_points(segments, n_frames), n_frames + 1]
+    for start, end in zip(bounds, bounds[1:]):
+        piece_words = [w for w, first in zip(words, word_starts) if start <= first < end]
+        if not piece_words:  # only silence here
+            aligned.append(("<sil>", start, end - start, [(SILENCE, start)]))
+            continue
+        piece = _align_piece(decoder, pcm[start * _HOP:end * _HOP], piece_words)
+        aligned += [(name, first + start, frames, [(p, s + start) for p, s in phones])
+                    for name, first, frames, phones in piece]
+    return aligned
 
 
 def force_align(samples: np.ndarray, transcript: str) -> tuple[list[Segment], list[Segment]]:
@@ -118,7 +177,7 @@ def force_align(samples: np.ndarray, transcript: str) -> tuple[list[Segment], li
     Raises StudioError if the transcript cannot be matched to the speech.
     """
     pcm = _to_int16(samples)
-    duration = len(samples) / SAMPLE_RATE
+    duration = len(pcm) / SAMPLE_RATE
     written = split_words(normalize_text(transcript))
     if not written:
         raise StudioError("The transcript is empty: type the words that are spoken.")
@@ -128,31 +187,17 @@ def force_align(samples: np.ndarray, transcript: str) -> tuple[list[Segment], li
                   for word in _ensure_in_dictionary(decoder, spoken_words(w))]
         if not owners:
             raise StudioError("The transcript has no English words to align.")
-        decoder.set_align_text(" ".join(word for _, word in owners))
-        _decode(decoder, pcm)  # first pass: word boundaries
-        if decoder.hyp() is None:
-            raise StudioError("Could not match the transcript to the speech: check that it "
-                              "is exactly what is said in the audio.")
-        decoder.set_alignment()
-        _decode(decoder, pcm)  # second pass: phone boundaries within those words
-        # Copy out now: entries point into the Alignment and crash once it is freed.
-        alignment = [(word.name, word.start, word.duration, [(p.name, p.start) for p in word])
-                     for word in decoder.get_alignment()]
-    spoken = [entry for entry in alignment if not re.match(r"[<\[+]", entry[0])]
+        aligned = _align(decoder, pcm, [word for _, word in owners])
+    spoken = [entry for entry in aligned if _is_word(entry[0])]
     if len(spoken) != len(owners):
-        raise StudioError("Could not match the transcript to the speech: check that it "
-                          "is exactly what is said in the audio.")
+        raise StudioError(_MISMATCH)
 
-    phones = _contiguous(((_phone_label(name), start) for *_, word_phones in alignment
+    phones = _contiguous(((_phone_label(name), start) for *_, word_phones in aligned
                           for name, start in word_phones), duration)
-    if _loud_share_in_silence(np.asarray(samples, dtype=np.float32), phones) > _MAX_LOUD_SILENCE:
-        raise StudioError("The transcript seems to leave out part of the speech: check that "
-                          "it has every word that is said in the audio.")
-
     spans: dict[int, tuple[float, float]] = {}
-    for (owner, _), (_, first_frame, frames, _) in zip(owners, spoken):
-        start = first_frame / FRAMES_PER_SECOND
-        end = min((first_frame + frames) / FRAMES_PER_SECOND, duration)
+    for (owner, _), (_, first, frames, _) in zip(owners, spoken):
+        start = first / FRAMES_PER_SECOND
+        end = min((first + frames) / FRAMES_PER_SECOND, duration)
         spans[owner] = (spans[owner][0], end) if owner in spans else (start, end)
     words, previous_end = [], 0.0
     for i, label in enumerate(written):
@@ -174,4 +219,4 @@ def recognize_phones(samples: np.ndarray) -> list[Segment]:
         decoder.activate_search(_ALLPHONE_SEARCH)
         _decode(decoder, pcm)
         heard = [(_phone_label(s.word), s.start_frame) for s in decoder.seg()]
-    return _contiguous(heard, len(samples) / SAMPLE_RATE)
+    return _contiguous(heard, len(pcm) / SAMPLE_RATE)

@@ -10,8 +10,15 @@ from studio.drivers import DRIVERS
 from studio.errors import StudioError
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes are bad input too: one line on stderr, not the whole usage text."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m studio", description=__doc__.splitlines()[0])
+    top = _OneLineParser(prog="python -m studio", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True)
     render = commands.add_parser("render", help="render a talking-face video")
     render.add_argument("--face", required=True, help="the face photo")
@@ -32,16 +39,31 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    user = sys.stderr if os.environ.get("STUDIO_DEBUG") else _silence_native_logs()
     try:
-        return render(args)
+        return render(args, user)
     except StudioError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error}", file=user)
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug, not bad input: one line, and the way to see more
+        print(f"error: unexpected {type(error).__name__}: {error} (STUDIO_DEBUG=1 shows more)",
+              file=user)
+        return 2
 
 
-def render(args: argparse.Namespace) -> int:
+def _silence_native_logs():
+    """MediaPipe and TFLite write C++ log lines straight to fd 2; the user's stderr is kept for
+    the studio's own messages and everything else goes to /dev/null."""
+    user = os.fdopen(os.dup(2), "w", buffering=1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    return user
+
+
+def render(args: argparse.Namespace, user) -> int:
     from studio.pipeline import RenderOptions, Studio, load_photo
 
     if args.transcript and not args.audio:
@@ -69,7 +91,7 @@ def render(args: argparse.Namespace) -> int:
                            text=text, audio=args.audio, transcript=args.transcript,
                            options=options)
     for note in result.notes:
-        print(note, file=sys.stderr)
+        print(note, file=user)
     extra = f" and {result.subtitles}" if result.subtitles else ""
     print(f"wrote {result.video}{extra}: {result.duration:.2f} s, {result.size[0]}x{result.size[1]}, "
           f"driver {result.driver}")

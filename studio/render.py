@@ -43,6 +43,7 @@ class PhotoRenderer:
     def __init__(self, photo: np.ndarray, landmarks: np.ndarray):
         self.photo = photo
         self.landmarks = landmarks.astype(np.float32)
+        self.source_image = self._without_mouth_opening(photo, self.landmarks)
         self.frame_of_face = FaceFrame.of(self.landmarks)
         self.rest_mouth = rest_mouth(self.landmarks)
         height, width = photo.shape[:2]
@@ -82,6 +83,19 @@ class PhotoRenderer:
         angles = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
         ring = centre + np.stack([np.cos(angles), np.sin(angles)], axis=1) * radii
         return np.clip(ring, 0, [width - 1, height - 1])
+
+    @staticmethod
+    def _without_mouth_opening(photo: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """The photo with its own lip gap (teeth, cavity) filled from the lips around it, so a
+        mouth that closes never drags the old opening's dark pixels along; the renderer paints
+        its own interior whenever the lips part."""
+        inner = np.round(landmarks[list(INNER_MOUTH_POLYGON)]).astype(np.int32)
+        mask = np.zeros(photo.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [inner], 255)
+        if mask.sum() == 0:
+            return photo
+        mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+        return cv2.inpaint(photo, mask, 3, cv2.INPAINT_TELEA)
 
     def _colours(self) -> tuple[np.ndarray, float]:
         """Mean lip colour and the face's brightness, so the mouth interior matches the person."""
@@ -143,7 +157,7 @@ class PhotoRenderer:
         map_y = affine[..., 1, 0] * self.grid[..., 0] + affine[..., 1, 1] * self.grid[..., 1] + affine[..., 1, 2]
         identity = owner == 0
         map_x[identity], map_y[identity] = self.grid[..., 0][identity], self.grid[..., 1][identity]
-        region = cv2.remap(self.photo, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        region = cv2.remap(self.source_image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         region = self._paint_mouth(region, local[[MOUTH_POINTS.index(p) for p in INNER_MOUTH_POLYGON]])
         out = self.photo.copy()
         out[y0:y1, x0:x1] = region
@@ -177,8 +191,8 @@ class PhotoRenderer:
         shade = 1 - 0.55 * np.sin(np.pi * u) * np.sin(np.pi * depth)  # darkest deep in the middle
         interior = cavity[None, None] * shade[..., None]
 
-        teeth_colour = np.array([224, 216, 200], np.float32) * min(1.0, 0.85 * light + 0.15)
-        side_fade = np.clip(np.sin(np.pi * u) * 1.6, 0, 1)  # teeth show less at the corners
+        teeth_colour = np.array([212, 204, 188], np.float32) * min(1.0, 0.85 * light + 0.15)
+        side_fade = np.clip((np.sin(np.pi * u) - 0.3) * 2.5, 0, 1)  # the corners show no teeth
         upper_height = min(0.42 * gap, 0.16 * width)
         upper_teeth = np.clip((top + upper_height * side_fade - ys) / 1.2, 0, 1) * (side_fade > 0.05)
         lower_height = max(0.0, 0.2 * (gap - 0.3 * width))
@@ -189,7 +203,9 @@ class PhotoRenderer:
         teeth = np.maximum(upper_teeth, lower_teeth)[..., None]
         # Enamel catches less light at the corners and towards the biting edge.
         edge = np.clip((ys - top) / max(upper_height, 1.0), 0, 1)
-        teeth_shade = ((0.72 + 0.28 * side_fade) * (1 - 0.22 * edge * upper_teeth))[..., None]
+        lip_shadow = np.clip((ys - top) / max(0.15 * upper_height, 1.0), 0, 1)  # under the lip
+        teeth_shade = ((0.72 + 0.28 * side_fade) * (1 - 0.22 * edge * upper_teeth)
+                       * (0.7 + 0.3 * lip_shadow))[..., None]
         interior = interior * (1 - teeth) + teeth_colour * teeth_shade * teeth
         patch = region[y0:y1, x0:x1].astype(np.float32)
         alpha = mask[..., None]

@@ -1,0 +1,55 @@
+"""AudioLipMemory (SyncTalkFace): key slots addressed by audio, value slots holding lip motion.
+
+Training fills the values with lip features (lip addressing + reconstruction) and pulls the audio
+addressing onto the lip addressing (KL), so at inference audio alone retrieves the lip slot.
+"""
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class AudioLipMemoryConfig:
+    slots: int = 64
+    key_dim: int = 96
+    value_dim: int = 96
+    audio_dim: int = 96  # AudioEncoder feature size
+    lip_dim: int = 96  # LipMotionEncoder feature size
+    sharpness: float = 16.0  # r in softmax(r * cos): the published value
+
+
+class AudioLipMemory(nn.Module):
+    def __init__(self, config: AudioLipMemoryConfig):
+        super().__init__()
+        self.config = config
+        self.keys = nn.Parameter(torch.randn(config.slots, config.key_dim))
+        self.values = nn.Parameter(torch.randn(config.slots, config.value_dim))
+        self.query = nn.Linear(config.audio_dim, config.key_dim)  # W_q
+        self.lip_query = nn.Linear(config.lip_dim, config.value_dim)  # W_v
+        self.fuse = nn.Linear(config.audio_dim + config.value_dim, config.audio_dim)
+
+    def _address(self, query: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
+        cosine = F.normalize(query, dim=-1) @ F.normalize(slots, dim=-1).T
+        return torch.log_softmax(self.config.sharpness * cosine, dim=-1)
+
+    def audio_addressing(self, audio: torch.Tensor) -> torch.Tensor:
+        """(B, T, audio_dim) -> (B, T, slots) log-probabilities over the key slots."""
+        return self._address(self.query(audio), self.keys)
+
+    def forward(self, audio: torch.Tensor, lip: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """Fused feature (B, T, audio_dim) from the audio-retrieved lip feature; with a lip
+        feature and frame mask (training), also the memory losses."""
+        log_a_k = self.audio_addressing(audio)
+        retrieved = log_a_k.exp() @ self.values
+        fused = self.fuse(torch.cat([audio, retrieved], dim=-1))
+        if lip is None:
+            return fused, {}
+        target = self.lip_query(lip)
+        log_a_v = self._address(target, self.values)
+        reconstruction = ((log_a_v.exp() @ self.values - target) ** 2).mean(dim=-1)
+        kl = (log_a_v.exp() * (log_a_v - log_a_k)).sum(dim=-1)  # KL(a_v || a_k)
+        mean = lambda x: (x * mask).sum() / mask.sum().clamp(min=1)
+        return fused, {"memory_reconstruction": mean(reconstruction), "memory_alignment": mean(kl)}

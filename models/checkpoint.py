@@ -1,0 +1,47 @@
+"""Checkpoints that rebuild their own model (the config travels with the weights), and the one
+inference path every learned driver uses."""
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.conv_reference import ConvReference, ConvReferenceConfig
+from models.features import speech_features
+from models.speech_to_lips import SpeechToLips, SpeechToLipsConfig
+from models.syncnet import Sync, SyncNet, SyncNetConfig
+from studio.geometry import MOUTH_POINTS
+
+NETWORKS = {"SpeechToLips": (SpeechToLips, SpeechToLipsConfig.from_dict),
+            "ConvReference": (ConvReference, ConvReferenceConfig.from_dict),
+            "SyncNet": (SyncNet, SyncNetConfig.from_dict)}
+
+
+def save_model(model: torch.nn.Module, path: Path, **notes) -> None:
+    """Weights in float32, config as plain data, and notes (training facts) beside them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"network": type(model).__name__, "config": asdict(model.config),
+                "state": model.state_dict(), "notes": notes}, path)
+
+
+def load_model(path: Path) -> torch.nn.Module:
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    network, config = NETWORKS[checkpoint["network"]]
+    model = network(config(checkpoint["config"]))
+    model.load_state_dict(checkpoint["state"])
+    return model.eval()
+
+
+@torch.no_grad()
+def predict_offsets(model: torch.nn.Module, samples: np.ndarray, n_frames: int) -> np.ndarray:
+    """16 kHz speech -> (n_frames, len(MOUTH_POINTS), 2) lip offsets in face-frame units."""
+    mel = speech_features(samples, n_frames, model.config.features)
+    scaled, _ = model(mel)
+    return (scaled[0].numpy() * model.config.offset_scale).reshape(n_frames, len(MOUTH_POINTS), 2)
+
+
+def sync_score(syncnet: SyncNet, samples: np.ndarray, offsets: np.ndarray) -> Sync:
+    """LSE-style sync of lip offsets (T, K, 2), real or generated, against 16 kHz speech."""
+    mel = speech_features(samples, len(offsets), syncnet.config.features)
+    lips = torch.from_numpy(offsets.reshape(len(offsets), -1).astype(np.float32))[None]
+    return syncnet.sync(mel, lips / syncnet.config.offset_scale)

@@ -1,0 +1,44 @@
+"""What the audio side of every model reads: the studio's log-mel (studio.audio.log_mel) with the
+recording's level taken out, so a quiet phone recording and a studio microphone look alike.
+
+Training works on mel power (augmentation adds noise and reverberation there); inference and
+training share `model_input`, so both see exactly the same features.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from studio.audio import log_mel
+
+MEL_EPSILON = 1e-6  # the floor inside studio.audio.log_mel: log(power + 1e-6)
+REFERENCE_PERCENTILE = 95  # the loud frames of speech set the level
+INPUT_CENTRE, INPUT_SCALE = -9.0, 5.0  # log power -> roughly [-1, 2]
+
+
+@dataclass
+class FeatureConfig:
+    normalise_loudness: bool = True  # False: the raw log-mel (the plain conv reference)
+
+
+def mel_power(mel: torch.Tensor) -> torch.Tensor:
+    """Raw log-mel -> mel power (exactly invertible: the floor maps to 0)."""
+    return torch.clamp(torch.exp(mel) - MEL_EPSILON, min=0)
+
+
+def speech_level(power: torch.Tensor) -> torch.Tensor:
+    """(..., M, N_MELS) -> (..., 1, 1) total power of the loud speech frames."""
+    return torch.quantile(power.sum(dim=-1), REFERENCE_PERCENTILE / 100, dim=-1)[..., None, None]
+
+
+def model_input(power: torch.Tensor, config: FeatureConfig) -> torch.Tensor:
+    """(..., M, N_MELS) mel power -> model input. Normalised, loud speech has total power 1, so
+    log_mel's floor sits a fixed 40 dB under it in every recording."""
+    if config.normalise_loudness:
+        power = power / (speech_level(power) + 1e-12)
+    return (torch.log(power + MEL_EPSILON) - INPUT_CENTRE) / INPUT_SCALE
+
+
+def speech_features(samples: np.ndarray, n_frames: int, config: FeatureConfig) -> torch.Tensor:
+    """16 kHz speech -> (1, n_frames * MELS_PER_FRAME, N_MELS) model input."""
+    return model_input(mel_power(torch.from_numpy(log_mel(samples, n_frames))[None]), config)

