@@ -39,17 +39,20 @@ class AudioLipMemory(nn.Module):
         return self._address(self.query(audio), self.keys)
 
     def forward(self, audio: torch.Tensor, lip: torch.Tensor | None = None,
-                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
-        """Fused feature (B, T, audio_dim) from the audio-retrieved lip feature; with a lip
-        feature and frame mask (training), also the memory losses."""
+                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None, dict]:
+        """Fused feature (B, T, audio_dim) from the audio-retrieved lip feature. Given a lip
+        feature and frame mask (training), also the fused feature from the lip-retrieved one and
+        the memory losses; decoding both keeps the values informative: with the audio path alone
+        the memory collapses to one slot, which reconstructs and aligns perfectly and says nothing."""
         log_a_k = self.audio_addressing(audio)
-        retrieved = log_a_k.exp() @ self.values
-        fused = self.fuse(torch.cat([audio, retrieved], dim=-1))
+        fused = self.fuse(torch.cat([audio, log_a_k.exp() @ self.values], dim=-1))
         if lip is None:
-            return fused, {}
+            return fused, None, {}
         target = self.lip_query(lip)
         log_a_v = self._address(target, self.values)
-        reconstruction = ((log_a_v.exp() @ self.values - target) ** 2).mean(dim=-1)
+        recalled = log_a_v.exp() @ self.values
+        reconstruction = ((recalled - target) ** 2).mean(dim=-1)
         kl = (log_a_v.exp() * (log_a_v - log_a_k)).sum(dim=-1)  # KL(a_v || a_k)
         mean = lambda x: (x * mask).sum() / mask.sum().clamp(min=1)
-        return fused, {"memory_reconstruction": mean(reconstruction), "memory_alignment": mean(kl)}
+        fused_lip = self.fuse(torch.cat([audio, recalled], dim=-1))
+        return fused, fused_lip, {"memory_reconstruction": mean(reconstruction), "memory_alignment": mean(kl)}

@@ -36,7 +36,7 @@ def load_model(path: Path) -> torch.nn.Module:
 def predict_offsets(model: torch.nn.Module, samples: np.ndarray, n_frames: int) -> np.ndarray:
     """16 kHz speech -> (n_frames, len(MOUTH_POINTS), 2) lip offsets in face-frame units."""
     mel = speech_features(samples, n_frames, model.config.features)
-    scaled, _ = model(mel)
+    scaled, _, _ = model(mel)
     return (scaled[0].numpy() * model.config.offset_scale).reshape(n_frames, len(MOUTH_POINTS), 2)
 
 

@@ -93,14 +93,22 @@ def shift(series: np.ndarray, lag: int) -> np.ndarray:
     return out
 
 
+def landmark_offsets(landmarks: np.ndarray) -> np.ndarray:
+    """(T, 478, 2) landmarks of a video, real or generated -> (T, K, 2) lip offsets from its own
+    closed mouth, NaN where no face: what the drivers predict and SyncNet reads."""
+    face = ~np.isnan(landmarks).any(axis=(1, 2))
+    rest = clip_rest_mouth(landmarks[face])
+    offsets = np.full((len(landmarks), len(rest), 2), np.nan, np.float32)
+    offsets[face] = np.stack([mouth_in_face_frame(l) for l in landmarks[face]]) - rest
+    return offsets
+
+
 def build(clip: Clip) -> ClipData:
     landmarks = clip_landmarks(clip)
     samples = clip_audio(clip)
     n_frames = len(landmarks)
     face = ~np.isnan(landmarks).any(axis=(1, 2))
-    rest = clip_rest_mouth(landmarks[face])
-    offsets = np.full((n_frames, len(rest), 2), np.nan, np.float32)
-    offsets[face] = np.stack([mouth_in_face_frame(l) for l in landmarks[face]]) - rest
+    offsets = landmark_offsets(landmarks)
     opening = np.full(n_frames, np.nan, np.float32)
     opening[face] = mouth_opening(landmarks[face])
     lag = 0

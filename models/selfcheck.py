@@ -12,6 +12,7 @@ import numpy as np
 
 from models import prepare
 from models.prepare import gap_of
+from studio.audio import SAMPLE_RATE, fit_to_frames
 from studio.dataset import ROOT
 from studio.drivers import ABLATION_DRIVERS, DRIVERS
 from studio.evaluate import clip_speech
@@ -32,7 +33,8 @@ def check(split_name: str, driver_names: list[str], limit: int | None) -> dict[s
     drivers = {name: {**DRIVERS, **ABLATION_DRIVERS}[name]() for name in driver_names}
     per_driver = {name: [] for name in drivers}
     for clip, data in list(zip(prepare.clips(split_name), prepare.load(split_name)))[:limit]:
-        speech = clip_speech(clip, data.samples, any(d.needs_phones for d in drivers.values()))
+        samples = fit_to_frames(data.samples, len(data.opening), SAMPLE_RATE)  # one timeline
+        speech = clip_speech(clip, samples, any(d.needs_phones for d in drivers.values()))
         for name, driver in drivers.items():
             offsets = driver.lip_offsets(speech, data.photo_rest)
             per_driver[name].append(motion_measures(data.opening, gap_of(data.photo_rest + offsets)))

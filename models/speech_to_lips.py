@@ -43,12 +43,13 @@ class SpeechToLips(nn.Module):
         self.decoder = LipDecoder(config.decoder)
 
     def forward(self, mel: torch.Tensor, lips: torch.Tensor | None = None,
-                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
-        """(B, 4T, N_MELS) model input -> (B, T, 2K) scaled lip offsets; given the real lips and
-        their frame mask (training), also the memory losses."""
+                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None, dict]:
+        """(B, 4T, N_MELS) model input -> (B, T, 2K) scaled lip offsets. Given the real lips and
+        their frame mask (training, with the memory): also the offsets decoded from the
+        lip-retrieved memory feature, and the memory losses."""
         feature = self.audio_encoder(mel)
-        losses = {}
-        if self.config.use_memory:
-            lip_feature = None if lips is None else self.lip_encoder(lips)
-            feature, losses = self.memory(feature, lip_feature, mask)
-        return self.decoder(feature), losses
+        if not self.config.use_memory:
+            return self.decoder(feature), None, {}
+        lip_feature = None if lips is None else self.lip_encoder(lips)
+        fused, fused_lip, losses = self.memory(feature, lip_feature, mask)
+        return self.decoder(fused), None if fused_lip is None else self.decoder(fused_lip), losses

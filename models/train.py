@@ -199,9 +199,11 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float) -> Non
         if run == "syncnet":
             losses = {"contrastive": model.contrastive_loss(mel, lips, mask)}
         else:
-            predicted, losses = model(mel, lips, mask)
+            predicted, recalled, losses = model(mel, lips, mask)
             losses = {k: config.memory_weight * v for k, v in losses.items()}
             losses.update(lip_losses(predicted, lips, mask, config))
+            if recalled is not None:
+                losses.update({f"recalled_{k}": v for k, v in lip_losses(recalled, lips, mask, config).items()})
             if syncnet is not None:
                 losses.update(sync_losses(syncnet, mel, predicted, lips, mask, config.sync_weight))
         total = sum(losses.values())
@@ -263,12 +265,14 @@ def target_scale(clips: list[ClipData]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("runs", nargs="*", default=list(RUN_TRAINING), choices=list(RUN_TRAINING))
+    parser.add_argument("runs", nargs="*", help=f"any of {', '.join(RUN_TRAINING)} (default: all, in order)")
     args = parser.parse_args()
+    if set(args.runs) - set(RUN_TRAINING):
+        parser.error(f"unknown runs: {', '.join(sorted(set(args.runs) - set(RUN_TRAINING)))}")
     torch.set_num_threads(1)
     data = {name: prepare.load(name) for name in ("grid-train", "grid-val", "extra-train", "extra-val")}
     offset_scale = round(target_scale(data["grid-train"]), 4)
-    for run in args.runs:
+    for run in args.runs or RUN_TRAINING:
         train(run, data, offset_scale)
 
 

@@ -7,7 +7,8 @@ that cover the whole clip, with ARPAbet labels from PHONES and "sil" for silence
 pocketsphinx works in 10 ms frames on int16 audio. Alignment runs in two passes: words (a
 linear grammar of the transcript), then phones within those words. One decoder is shared (it
 takes 0.15 s to load and is not thread-safe, hence the lock); phone recognition is a named
-"allphone" search on the same decoder.
+"allphone" search on the same decoder. pocketsphinx keeps a little state from one utterance to
+the next, so a result can move by a frame depending on what the decoder heard before.
 """
 from __future__ import annotations
 
@@ -47,7 +48,10 @@ def _get_decoder() -> Any:
 
         # bestpath would end the word pass with a fake one-frame </s> that the phone pass
         # then cannot fit, failing about one GRID clip in ten (pocketsphinx PR #354).
-        decoder = pocketsphinx.Decoder(lm=None, bestpath=False, loglevel="FATAL")
+        # Language weight 2 (default 6.5) cuts the worst word-boundary errors on GRID
+        # (max 610 -> 430 ms, mean 28.6 -> 26.3 ms over 100 clips); phone recognition is
+        # no worse with it.
+        decoder = pocketsphinx.Decoder(lm=None, bestpath=False, lw=2.0, loglevel="FATAL")
         decoder.add_allphone_file(
             _ALLPHONE_SEARCH, pocketsphinx.get_model_path("en-us/en-us-phone.lm.bin"))
         _decoder = decoder
@@ -55,10 +59,13 @@ def _get_decoder() -> Any:
 
 
 def _to_int16(samples: np.ndarray) -> np.ndarray:
+    """int16 for pocketsphinx, with +-1 of dither so digital silence (exact zeros, as in the
+    voice's pauses) is not heard as a fricative; seeded, so the same audio aligns the same."""
     samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim != 1:
         raise ValueError(f"expected mono audio, got shape {samples.shape}")
-    return (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
+    pcm = np.round(np.clip(samples, -1.0, 1.0) * 32766).astype(np.int16)
+    return pcm + np.random.default_rng(0).integers(-1, 2, len(pcm), dtype=np.int16)
 
 
 def _decode(decoder: Any, pcm: np.ndarray) -> None:
@@ -178,6 +185,8 @@ def force_align(samples: np.ndarray, transcript: str) -> tuple[list[Segment], li
     """
     pcm = _to_int16(samples)
     duration = len(pcm) / SAMPLE_RATE
+    if len(pcm) < _HOP:
+        raise StudioError("The audio is too short to align.")
     written = split_words(normalize_text(transcript))
     if not written:
         raise StudioError("The transcript is empty: type the words that are spoken.")
@@ -214,6 +223,8 @@ def recognize_phones(samples: np.ndarray) -> list[Segment]:
     character of the mouth mostly right): use force_align when the words are known.
     """
     pcm = _to_int16(samples)
+    if len(pcm) < _HOP:
+        return [Segment(SILENCE, 0.0, len(pcm) / SAMPLE_RATE)] if len(pcm) else []
     with _lock:
         decoder = _get_decoder()
         decoder.activate_search(_ALLPHONE_SEARCH)

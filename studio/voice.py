@@ -59,8 +59,9 @@ class SpeechTrack:
         return len(self.samples) / self.sample_rate
 
 
-class Voice(Protocol):
-    """A text-to-speech backend: piper now; another (e.g. Coqui) can take its place."""
+class SpeechSynthesizer(Protocol):
+    """What the studio needs of a text-to-speech backend: `Voice` (piper) now; another
+    (e.g. Coqui) can take its place by returning the same SpeechTrack."""
 
     def synthesize(self, text: str, rate: float = 1.0) -> SpeechTrack:
         """Speak `text`; rate > 1 is faster."""
@@ -144,20 +145,18 @@ def _close_word_breaks(units: list[tuple[str, int]]) -> list[tuple[str, int]]:
 def _align_sequences(expected: list[str], heard: list[str]) -> list[int | None]:
     """For each heard item, the index of the expected item it matches (edit-distance DP)."""
     n, m = len(expected), len(heard)
-    cost = np.zeros((n + 1, m + 1), dtype=np.int32)
-    cost[:, 0] = np.arange(n + 1)
-    cost[0, :] = np.arange(m + 1)
+    cost = [[i + j if i == 0 or j == 0 else 0 for j in range(m + 1)] for i in range(n + 1)]
     for i in range(1, n + 1):
         for j in range(1, m + 1):
-            cost[i, j] = min(cost[i - 1, j - 1] + (expected[i - 1] != heard[j - 1]),
-                             cost[i - 1, j] + 1, cost[i, j - 1] + 1)
+            cost[i][j] = min(cost[i - 1][j - 1] + (expected[i - 1] != heard[j - 1]),
+                             cost[i - 1][j] + 1, cost[i][j - 1] + 1)
     matches: list[int | None] = [None] * m
     i, j = n, m
     while i > 0 and j > 0:
-        if cost[i, j] == cost[i - 1, j - 1] + (expected[i - 1] != heard[j - 1]):
+        if cost[i][j] == cost[i - 1][j - 1] + (expected[i - 1] != heard[j - 1]):
             matches[j - 1] = i - 1
             i, j = i - 1, j - 1
-        elif cost[i, j] == cost[i - 1, j] + 1:
+        elif cost[i][j] == cost[i - 1][j] + 1:
             i -= 1
         else:
             j -= 1
@@ -189,13 +188,24 @@ def _word_spans(words: list[list[str]], units: list[tuple[str, int, int]]
     return spans
 
 
+def _merge_silences(phones: list[Segment]) -> list[Segment]:
+    """One "sil" where a sentence's end meets the next one's start."""
+    merged: list[Segment] = []
+    for phone in phones:
+        if merged and phone.label == SILENCE == merged[-1].label:
+            merged[-1] = Segment(SILENCE, merged[-1].start, phone.end)
+        else:
+            merged.append(phone)
+    return merged
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences end at . ! or ? before a capital ("U.S. states" stays one sentence)."""
     ends = r"(?:(?<=[.!?])|(?<=[.!?][\"')]))\s+(?=[\"'(]?[A-Z0-9])"
     return [s for s in re.split(ends, text) if s]
 
 
-class PiperVoice:
+class Voice:
     """The bundled piper "joe" voice; the model loads on first use (about 2 s) and is shared."""
 
     def __init__(self) -> None:
@@ -223,7 +233,8 @@ class PiperVoice:
         return [label for label, _ in _to_arpabet(symbols)
                 if label not in (SILENCE, _WORD_BREAK)]
 
-    def _speak_sentence(self, sentence: str, config: Any) -> tuple[np.ndarray, list[tuple[str, int]]]:
+    def _speak_sentence(self, sentence: str, config: Any
+                        ) -> tuple[np.ndarray, list[tuple[str, int]]]:
         """Audio of one sentence and its (phone, samples) units, which add up to the audio."""
         model = self._piper()
         audio, units = [], []
@@ -246,7 +257,8 @@ class PiperVoice:
         pause = round(SENTENCE_PAUSE / rate * sr)
         spoken = [(sentence, *self._speak_sentence(sentence, config))
                   for sentence in split_sentences(normalize_text(text))]
-        spoken = [(sentence, audio, units) for sentence, audio, units in spoken if units]
+        spoken = [(sentence, audio, units) for sentence, audio, units in spoken
+                  if any(label != SILENCE for label, _ in units)]
         if not spoken:
             raise StudioError("The script has nothing the voice can say: only English text "
                               "(Latin letters and digits) can be voiced.")
@@ -276,13 +288,3 @@ class PiperVoice:
             sentences.append(Segment(sentence, timed[0][1] / sr, offset / sr))
         return SpeechTrack(samples=np.concatenate(audio).astype(np.float32), sample_rate=sr,
                            phones=_merge_silences(phones), words=words, sentences=sentences)
-
-
-def _merge_silences(phones: list[Segment]) -> list[Segment]:
-    merged: list[Segment] = []
-    for phone in phones:
-        if merged and phone.label == SILENCE == merged[-1].label:
-            merged[-1] = Segment(SILENCE, merged[-1].start, phone.end)
-        else:
-            merged.append(phone)
-    return merged

@@ -34,3 +34,11 @@ def studio():
     from studio.pipeline import Studio
 
     return Studio()
+
+
+@pytest.fixture(scope="session")
+def voice():
+    """The bundled piper voice, loaded once for every test that speaks."""
+    from studio.voice import Voice
+
+    return Voice()

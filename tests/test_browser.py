@@ -19,7 +19,7 @@ def studio_url(studio):
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
-def test_type_a_script_and_watch_the_video(studio_url, tmp_path):
+def test_upload_type_a_script_and_watch_the_video(studio_url, photo_path, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -27,8 +27,8 @@ def test_type_a_script_and_watch_the_video(studio_url, tmp_path):
         try:
             page = browser.new_page()
             page.goto(studio_url, wait_until="networkidle")
-            page.get_by_text("Example photos").wait_for()
-            page.locator(".gallery button, button.gallery-item, [data-testid='dataset'] button").first.click()
+            page.locator("input[data-testid='file-upload']").first.set_input_files(str(photo_path))
+            page.locator("[data-testid='image'] img").first.wait_for(timeout=30_000)
             page.get_by_label("Script").fill("Hello from the browser test.")
             page.get_by_role("button", name="Generate").first.click()
             video = page.locator("video[src]").first

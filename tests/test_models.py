@@ -37,10 +37,13 @@ def test_training_step_shapes_and_gradients(use_memory):
     model = tiny_model(use_memory)
     mel = torch.randn(2, 10 * MELS_PER_FRAME, N_MELS)
     lips, mask = torch.randn(2, 10, K2), torch.ones(2, 10)
-    predicted, losses = model(mel, lips, mask)
+    predicted, recalled, losses = model(mel, lips, mask)
     assert predicted.shape == (2, 10, K2)
+    assert (recalled is not None) == use_memory and (recalled is None or recalled.shape == predicted.shape)
     assert set(losses) == ({"memory_reconstruction", "memory_alignment"} if use_memory else set())
     total = (predicted - lips).abs().mean() + sum(losses.values())
+    if use_memory:
+        total = total + (recalled - lips).abs().mean()
     total.backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
     if use_memory:

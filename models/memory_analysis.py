@@ -1,0 +1,66 @@
+"""What the Audio-Lip Memory learned, as SyncTalkFace analyses it: `python -m models.memory_analysis`.
+
+On grid-val (never the test split): the entropy of the audio addressing (low: each frame picks a
+few slots), how often each slot is the most addressed one, and which phones (forced alignment of
+the GRID transcript) each frequently used slot answers to. Writes reports/training/memory_analysis.md.
+"""
+from collections import Counter
+
+import numpy as np
+import torch
+
+from models import prepare
+from models.checkpoint import load_model
+from models.features import speech_features
+from studio.alignment import force_align
+from studio.audio import FPS
+from studio.dataset import ROOT
+from studio.drivers.memory import ASSETS, MemoryDriver
+
+REPORT = ROOT / "reports" / "training" / "memory_analysis.md"
+TOP_SLOTS = 16
+TOP_PHONES = 4
+
+
+def frame_phones(phones, n_frames: int) -> list[str]:
+    """The phone at the centre of each video frame."""
+    centres = (np.arange(n_frames) + 0.5) / FPS
+    starts = np.array([p.start for p in phones])
+    return [phones[max(int(np.searchsorted(starts, t, side="right")) - 1, 0)].label for t in centres]
+
+
+@torch.no_grad()
+def main() -> None:
+    model = load_model(ASSETS / MemoryDriver.checkpoint)
+    slots = model.config.memory.slots
+    entropies, winners, phones_of = [], [], {}
+    for clip, data in zip(prepare.clips("grid-val"), prepare.load("grid-val")):
+        n_frames = len(data.opening)
+        mel = speech_features(data.samples, n_frames, model.config.features)
+        addressing = model.memory.audio_addressing(model.audio_encoder(mel))[0].exp().numpy()
+        entropies.append(-(addressing * np.log(addressing + 1e-12)).sum(axis=1))
+        best = addressing.argmax(axis=1)
+        winners.append(best)
+        _, phones = force_align(data.samples, clip.transcript)
+        for slot, phone in zip(best, frame_phones(phones, n_frames)):
+            phones_of.setdefault(int(slot), Counter())[phone] += 1
+    entropy = np.concatenate(entropies)
+    usage = np.bincount(np.concatenate(winners), minlength=slots)
+    lines = ["# Audio-Lip Memory analysis (grid-val, audio addressing)", "",
+             f"- slots: {slots}; addressing entropy: mean {entropy.mean():.2f} nats, median "
+             f"{np.median(entropy):.2f} (uniform would be {np.log(slots):.2f})",
+             f"- slots ever most addressed: {(usage > 0).sum()} of {slots}; the {TOP_SLOTS} most used "
+             f"cover {usage[np.argsort(usage)[::-1][:TOP_SLOTS]].sum() / usage.sum():.0%} of frames", "",
+             "| slot | frames | phones (share of the slot's frames) |", "|---|---|---|"]
+    for slot in np.argsort(usage)[::-1][:TOP_SLOTS]:
+        counts = phones_of[int(slot)]
+        total = sum(counts.values())
+        top = ", ".join(f"{p} {n / total:.0%}" for p, n in counts.most_common(TOP_PHONES))
+        lines.append(f"| {slot} | {usage[slot]} | {top} |")
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text("\n".join(lines) + "\n\nCommand: `python -m models.memory_analysis`\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
