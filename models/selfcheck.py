@@ -23,7 +23,8 @@ REPORT = ROOT / "reports" / "training" / "selfcheck.md"
 
 
 def motion_measures(real_open: np.ndarray, predicted_open: np.ndarray) -> dict[str, float]:
-    correlations = [lagged_correlation(real_open, predicted_open, lag) for lag in range(-MAX_LAG, MAX_LAG + 1)]
+    correlations = [lagged_correlation(real_open, predicted_open, lag)
+                    for lag in range(-MAX_LAG, MAX_LAG + 1)]
     real_std = np.nanstd(real_open)
     return {"open_corr": correlations[MAX_LAG], "best_lag": float(np.argmax(correlations) - MAX_LAG),
             "amplitude": float(np.nanstd(predicted_open) / real_std) if real_std > 0 else 0.0}
@@ -38,7 +39,8 @@ def check(split_name: str, driver_names: list[str], limit: int | None) -> dict[s
         for name, driver in drivers.items():
             offsets = driver.lip_offsets(speech, data.photo_rest)
             per_driver[name].append(motion_measures(data.opening, gap_of(data.photo_rest + offsets)))
-    return {name: {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} for name, rows in per_driver.items()}
+    return {name: {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+            for name, rows in per_driver.items()}
 
 
 def main() -> None:
@@ -51,7 +53,8 @@ def main() -> None:
              "| split | driver | open_corr | best_lag | amplitude |", "|---|---|---|---|---|"]
     for split_name in args.splits:
         for name, m in check(split_name, args.drivers, args.limit).items():
-            lines.append(f"| {split_name} | {name} | {m['open_corr']:.3f} | {m['best_lag']:+.2f} | {m['amplitude']:.2f} |")
+            lines.append(f"| {split_name} | {name} | {m['open_corr']:.3f} | {m['best_lag']:+.2f} "
+                         f"| {m['amplitude']:.2f} |")
             print(lines[-1], flush=True)
     if args.limit is None:
         REPORT.parent.mkdir(parents=True, exist_ok=True)

@@ -42,7 +42,7 @@ CHUNK_FRAMES = 75  # 3 s: one GRID utterance
 
 @dataclass
 class TrainConfig:
-    steps: int = 3000
+    steps: int = 1200
     batch: int = 24
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
@@ -52,7 +52,7 @@ class TrainConfig:
     velocity_weight: float = 1.0  # lip speed: keeps motion crisp instead of averaged
     memory_weight: float = 0.1
     sync_weight: float = 0.02  # each of audio-visual and visual-visual (published 0.2 vs L1 10)
-    eval_every: int = 250
+    eval_every: int = 200
     seed: int = 1234
 
 
@@ -61,7 +61,7 @@ RUN_TRAINING = {
     "memory": TrainConfig(),
     "memory-off": TrainConfig(),
     # As issue 3 measured it: grid-s1 only, speed, gain and noise augmentation.
-    "conv-reference": TrainConfig(steps=2000, extra_share=0.0, sync_weight=0.0, augment=AugmentConfig(
+    "conv-reference": TrainConfig(extra_share=0.0, sync_weight=0.0, augment=AugmentConfig(
         warp=0.0, reverb_rt60=(0.0, 0.0), colour_db=0.0, gain_db=20.0)),
 }
 
@@ -203,7 +203,8 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float) -> Non
             losses = {k: config.memory_weight * v for k, v in losses.items()}
             losses.update(lip_losses(predicted, lips, mask, config))
             if recalled is not None:
-                losses.update({f"recalled_{k}": v for k, v in lip_losses(recalled, lips, mask, config).items()})
+                recall = lip_losses(recalled, lips, mask, config)
+                losses.update({f"recalled_{k}": v for k, v in recall.items()})
             if syncnet is not None:
                 losses.update(sync_losses(syncnet, mel, predicted, lips, mask, config.sync_weight))
         total = sum(losses.values())
@@ -215,7 +216,8 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float) -> Non
         for k, v in losses.items():
             running[k] = running.get(k, 0.0) + v.item() / config.eval_every
         if step % config.eval_every == 0 or step == config.steps:
-            row = {"step": step, "seconds": round(time.time() - started, 1), **{k: round(v, 5) for k, v in running.items()}}
+            row = {"step": step, "seconds": round(time.time() - started, 1),
+                   **{k: round(v, 5) for k, v in running.items()}}
             if run == "syncnet":
                 row["grid_val_in_sync"], row["grid_val_confidence"] = validate_sync(model, data["grid-val"])
             else:
@@ -223,7 +225,8 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float) -> Non
                 row["extra_val_open_corr"], row["extra_val_l1"] = validate(model, data["extra-val"])
             rows.append(row)
             running = {}
-            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
+                  flush=True)
     with open(log_path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()

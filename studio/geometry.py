@@ -24,6 +24,7 @@ JAW_POINTS = (172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,  
 MOUTH_POINTS = LIP_POINTS + JAW_POINTS
 MOUTH_INDEX = {p: i for i, p in enumerate(MOUTH_POINTS)}
 INNER_MOUTH_POLYGON = INNER_UPPER + INNER_LOWER[-2:0:-1]  # closed loop through the lip gap
+OUTER_LIP_POLYGON = OUTER_UPPER + OUTER_LOWER[-2:0:-1]
 
 
 @dataclass(frozen=True)

@@ -114,9 +114,9 @@ class Studio:
     @property
     def voice(self):
         if self._voice is None:
-            from studio.voice import Voice
+            from studio.voice import make_voice
 
-            self._voice = Voice()
+            self._voice = make_voice()
         return self._voice
 
     def driver(self, name: str):

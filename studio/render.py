@@ -13,7 +13,8 @@ import numpy as np
 from scipy.spatial import Delaunay
 
 from studio.geometry import (INNER_LOWER, INNER_MOUTH_POLYGON, INNER_UPPER, MOUTH_POINTS,
-                             FaceFrame, ParametricMouth, rest_mouth)
+                             OUTER_LIP_POLYGON, FaceFrame, ParametricMouth, mouth_opening,
+                             rest_mouth)
 
 # Eyelids (MediaPipe indices), corner to corner, upper lid then lower lid, per eye.
 UPPER_LIDS = ((246, 161, 160, 159, 158, 157, 173), (466, 388, 387, 386, 385, 384, 398))
@@ -23,6 +24,9 @@ FIXED_POINTS = (1, 4, 5, 195, 197, 6, 168, 98, 327, 2, 164, 33, 133, 263, 362,
                 50, 280, 205, 425, 123, 352, 116, 345, 187, 411, 70, 63, 105, 66, 107,
                 336, 296, 334, 293, 300, 10, 151, 9)
 RING_POINTS = 28
+INTERIORS = ("v2", "v1")  # v2: smooth lip contours and the photo's own teeth; v1: first renderer
+PHOTO_TEETH_OPENING = 0.03  # a photo whose lips part this much (over IOD) shows its own interior
+CONTOUR_STEPS = 4  # spline points per lip-landmark interval
 RING_SCALE = 1.45  # the ring's radii over the face oval's, about the face centre
 FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
              377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
@@ -40,7 +44,10 @@ class FramePose:
 class PhotoRenderer:
     """Renders frames of one photo; build once per photo, then call `frame(pose)` per frame."""
 
-    def __init__(self, photo: np.ndarray, landmarks: np.ndarray):
+    def __init__(self, photo: np.ndarray, landmarks: np.ndarray, interior: str = "v2"):
+        if interior not in INTERIORS:
+            raise ValueError(f"interior must be one of {INTERIORS}")
+        self.interior = interior
         self.photo = photo
         self.landmarks = landmarks.astype(np.float32)
         self.source_image = self._without_mouth_opening(photo, self.landmarks)
@@ -67,6 +74,8 @@ class PhotoRenderer:
         self.triangles = self.triangles[[not set(t) <= inner for t in self.triangles]]
 
         self.lip_colour, self.skin_level = self._colours()
+        self.photo_gap = self._lip_contours(self.landmarks) if (
+            interior == "v2" and mouth_opening(self.landmarks) > PHOTO_TEETH_OPENING) else None
         x0, y0, x1, y1 = self.box
         self.grid = np.stack(np.meshgrid(np.arange(x0, x1, dtype=np.float32),
                                          np.arange(y0, y1, dtype=np.float32)), axis=-1)
@@ -99,17 +108,11 @@ class PhotoRenderer:
 
     def _colours(self) -> tuple[np.ndarray, float]:
         """Mean lip colour and the face's brightness, so the mouth interior matches the person."""
-        mask = np.zeros(self.photo.shape[:2], np.uint8)
-        outer = self.landmarks[[61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291,
-                                375, 321, 405, 314, 17, 84, 181, 91, 146]]
-        cv2.fillPoly(mask, [np.round(outer).astype(np.int32)], 1)
-        inner = self.landmarks[list(INNER_MOUTH_POLYGON)]
-        cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 0)
-        lips = self.photo[mask > 0].reshape(-1, 3).astype(np.float32)
-        lip_colour = lips.mean(axis=0) if len(lips) else np.array([170, 90, 90], np.float32)
+        colour = lip_colour(self.photo, self.landmarks)
         cheeks = self.landmarks[[50, 280, 205, 425]].astype(int)
         skin = np.array([self.photo[y, x] for x, y in cheeks], np.float32).mean()
-        return lip_colour, float(np.clip(skin / 170.0, 0.35, 1.2))
+        return (colour if colour is not None else np.array([170, 90, 90], np.float32),
+                float(np.clip(skin / 170.0, 0.35, 1.2)))
 
     def _targets(self, pose: FramePose) -> np.ndarray:
         """Image positions of all mesh points for a pose."""
@@ -163,29 +166,66 @@ class PhotoRenderer:
         out[y0:y1, x0:x1] = region
         return out
 
+    @staticmethod
+    def _lip_contours(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Upper and lower inner lip contours (corner to corner) of a face's points in an image."""
+        return points[list(INNER_UPPER)], points[list(INNER_LOWER)]
+
     def _paint_mouth(self, region: np.ndarray, inner: np.ndarray) -> np.ndarray:
-        """Fill the lip gap with a shaded cavity, upper teeth and, wide open, lower teeth and tongue."""
+        """Fill the lip gap (inner lip polygon, region coordinates) with the mouth's interior."""
         n = len(INNER_UPPER)
         upper, lower = inner[:n], np.concatenate([inner[:1], inner[n:][::-1], inner[n - 1:n]])
+        if self.interior == "v2":  # smooth curves instead of straight runs between landmarks
+            upper, lower = _smooth(upper), _smooth(lower)
         gap = float(np.max(lower[:, 1] - upper[:, 1]))
         if gap < 0.6:
             return region
-        x0, y0 = np.floor(inner.min(axis=0)).astype(int) - 2
-        x1, y1 = np.ceil(inner.max(axis=0)).astype(int) + 3
+        polygon = np.concatenate([upper, lower[-2:0:-1]])
+        x0, y0 = np.floor(polygon.min(axis=0)).astype(int) - 2
+        x1, y1 = np.ceil(polygon.max(axis=0)).astype(int) + 3
         x0, y0 = max(x0, 0), max(y0, 0)
         x1, y1 = min(x1, region.shape[1]), min(y1, region.shape[0])
-        if x1 - x0 < 2 or y1 - y0 < 2:
+        if x1 - x0 < 2 or y1 - y0 < 2 or np.any(np.diff(upper[:, 0]) <= 0):
             return region
-        origin = np.array([x0, y0], np.float32)
-        shape = (y1 - y0, x1 - x0)
-        mask = _polygon_mask(shape, inner - origin)
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-        width = float(upper[-1, 0] - upper[0, 0]) + 1e-3
-        u = np.clip((xs - upper[0, 0]) / width, 0, 1)  # 0..1 across the mouth
         top = np.interp(xs, upper[:, 0], upper[:, 1])
         bottom = np.interp(xs, lower[:, 0], lower[:, 1])
-        depth = np.clip((ys - top) / np.maximum(bottom - top, 1e-3), 0, 1)  # 0 upper lip .. 1 lower
+        cells = MouthGap(
+            u=np.interp(xs, upper[:, 0], np.linspace(0, 1, len(upper))),  # corner to corner
+            depth=np.clip((ys - top) / np.maximum(bottom - top, 1e-3), 0, 1),  # upper 0 .. lower 1
+            rows_below_lip=ys - top, rows_above_lip=bottom - ys,
+            gap=gap, width=float(upper[-1, 0] - upper[0, 0]) + 1e-3)
+        interior = self._painted_interior(cells)
+        if self.photo_gap is not None:
+            interior = self._photo_interior(cells, interior)
+        alpha = _polygon_mask((y1 - y0, x1 - x0), polygon - np.array([x0, y0], np.float32))[..., None]
+        patch = region[y0:y1, x0:x1].astype(np.float32)
+        region[y0:y1, x0:x1] = np.clip(patch * (1 - alpha) + interior * alpha, 0, 255).astype(np.uint8)
+        return region
 
+    def _photo_interior(self, cells: "MouthGap", painted: np.ndarray) -> np.ndarray:
+        """The photo's own teeth and mouth, where the photo shows them: the upper part hangs from
+        the upper lip and the lower part rests on the lower lip, pixel for pixel, as real teeth
+        do; what the photo never showed (a wider opening) stays painted."""
+        upper, lower = (_smooth(c) for c in self.photo_gap)
+        steps = np.linspace(0, 1, len(upper))
+        photo_top = np.stack([np.interp(cells.u, steps, upper[:, i]) for i in (0, 1)], -1)
+        photo_bottom = np.stack([np.interp(cells.u, steps, lower[:, i]) for i in (0, 1)], -1)
+        photo_gap = photo_bottom[..., 1] - photo_top[..., 1]
+        from_top = cells.depth < 0.5
+        # Anti-aliased edge pixels just beyond a lip count as touching it.
+        below, above = np.maximum(cells.rows_below_lip, 0), np.maximum(cells.rows_above_lip, 0)
+        rows = np.where(from_top, below, photo_gap - above)
+        inside = np.where(from_top, below, above) <= photo_gap
+        source_x = np.where(from_top, photo_top[..., 0], photo_bottom[..., 0])
+        source_y = photo_top[..., 1] + rows
+        sample = cv2.remap(self.photo, source_x.astype(np.float32), source_y.astype(np.float32),
+                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        return np.where(inside[..., None], sample, painted)
+
+    def _painted_interior(self, cells: "MouthGap") -> np.ndarray:
+        """Renderer v1: a shaded cavity, upper teeth and, wide open, lower teeth and tongue."""
+        u, depth, gap, width = cells.u, cells.depth, cells.gap, cells.width
         light = self.skin_level
         cavity = (self.lip_colour * 0.28 * light).astype(np.float32)
         shade = 1 - 0.55 * np.sin(np.pi * u) * np.sin(np.pi * depth)  # darkest deep in the middle
@@ -194,23 +234,52 @@ class PhotoRenderer:
         teeth_colour = np.array([212, 204, 188], np.float32) * min(1.0, 0.85 * light + 0.15)
         side_fade = np.clip((np.sin(np.pi * u) - 0.3) * 2.5, 0, 1)  # the corners show no teeth
         upper_height = min(0.42 * gap, 0.16 * width)
-        upper_teeth = np.clip((top + upper_height * side_fade - ys) / 1.2, 0, 1) * (side_fade > 0.05)
+        upper_teeth = np.clip((upper_height * side_fade - cells.rows_below_lip) / 1.2, 0, 1) * (side_fade > 0.05)
         lower_height = max(0.0, 0.2 * (gap - 0.3 * width))
-        lower_teeth = np.clip((ys - (bottom - lower_height * side_fade)) / 1.2, 0, 1) * (lower_height > 0.5)
+        lower_teeth = np.clip((lower_height * side_fade - cells.rows_above_lip) / 1.2, 0, 1) * (lower_height > 0.5)
         tongue = np.clip(1 - ((u - 0.5) / 0.32) ** 2 - ((1 - depth) / 0.35) ** 2, 0, 1) * (gap > 0.2 * width)
         tongue_colour = self.lip_colour * 0.75 * light
         interior = interior * (1 - tongue[..., None]) + tongue_colour * tongue[..., None]
         teeth = np.maximum(upper_teeth, lower_teeth)[..., None]
-        # Enamel catches less light at the corners and towards the biting edge.
-        edge = np.clip((ys - top) / max(upper_height, 1.0), 0, 1)
-        lip_shadow = np.clip((ys - top) / max(0.15 * upper_height, 1.0), 0, 1)  # under the lip
+        # Enamel catches less light at the corners, towards the biting edge and under the lip.
+        edge = np.clip(cells.rows_below_lip / max(upper_height, 1.0), 0, 1)
+        lip_shadow = np.clip(cells.rows_below_lip / max(0.15 * upper_height, 1.0), 0, 1)
         teeth_shade = ((0.72 + 0.28 * side_fade) * (1 - 0.22 * edge * upper_teeth)
                        * (0.7 + 0.3 * lip_shadow))[..., None]
-        interior = interior * (1 - teeth) + teeth_colour * teeth_shade * teeth
-        patch = region[y0:y1, x0:x1].astype(np.float32)
-        alpha = mask[..., None]
-        region[y0:y1, x0:x1] = np.clip(patch * (1 - alpha) + interior * alpha, 0, 255).astype(np.uint8)
-        return region
+        return interior * (1 - teeth) + teeth_colour * teeth_shade * teeth
+
+
+@dataclass
+class MouthGap:
+    """Per-pixel coordinates of the region between the lips, for painting its interior."""
+
+    u: np.ndarray  # 0 at one corner .. 1 at the other
+    depth: np.ndarray  # 0 at the upper lip .. 1 at the lower lip
+    rows_below_lip: np.ndarray  # pixels below the upper lip
+    rows_above_lip: np.ndarray  # pixels above the lower lip
+    gap: float  # largest lip gap, pixels
+    width: float  # corner to corner, pixels
+
+
+def lip_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+    """Mean RGB of the lips (the outer lip polygon less the lip gap), or None if not visible."""
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(landmarks[list(OUTER_LIP_POLYGON)]).astype(np.int32)], 1)
+    cv2.fillPoly(mask, [np.round(landmarks[list(INNER_MOUTH_POLYGON)]).astype(np.int32)], 0)
+    pixels = image[mask > 0]
+    return pixels.reshape(-1, 3).astype(np.float32).mean(axis=0) if len(pixels) else None
+
+
+def _smooth(contour: np.ndarray) -> np.ndarray:
+    """Catmull-Rom spline through a lip contour's landmarks (end points kept)."""
+    padded = np.concatenate([contour[:1], contour, contour[-1:]])
+    t = np.linspace(0, 1, CONTOUR_STEPS, endpoint=False)[:, None]
+    pieces = []
+    for i in range(1, len(padded) - 2):
+        p0, p1, p2, p3 = padded[i - 1:i + 3]
+        pieces.append(0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2
+                             + (3 * p1 - p0 - 3 * p2 + p3) * t ** 3))
+    return np.concatenate(pieces + [contour[-1:]]).astype(np.float32)
 
 
 def _polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:

@@ -288,3 +288,52 @@ class Voice:
             sentences.append(Segment(sentence, timed[0][1] / sr, offset / sr))
         return SpeechTrack(samples=np.concatenate(audio).astype(np.float32), sample_rate=sr,
                            phones=_merge_silences(phones), words=words, sentences=sentences)
+
+
+COQUI_MODEL_VARIABLE = "STUDIO_COQUI_MODEL"
+
+
+class CoquiVoice:
+    """Coqui TTS as an optional backend: used only when the `TTS` package imports and
+    STUDIO_COQUI_MODEL names a local folder with its model.pth and config.json (Coqui downloads
+    models at run time, which cannot work offline). It reports no phone timing, so the phones
+    and words come from forced alignment of its audio to the script."""
+
+    def __init__(self, model_dir: str) -> None:
+        from TTS.api import TTS  # noqa: F401  (fails here when TTS is not usable)
+
+        self.model_dir = model_dir
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def synthesize(self, text: str, rate: float = 1.0) -> SpeechTrack:
+        from studio.alignment import force_align
+        from studio.audio import SAMPLE_RATE, resample
+
+        with self._lock:
+            if self._model is None:
+                from TTS.api import TTS
+
+                self._model = TTS(model_path=f"{self.model_dir}/model.pth",
+                                  config_path=f"{self.model_dir}/config.json")
+        script = normalize_text(text)
+        rate = min(max(rate, MIN_RATE), MAX_RATE)
+        samples = np.asarray(self._model.tts(text=script, speed=rate), np.float32)
+        sample_rate = int(self._model.synthesizer.output_sample_rate)
+        words, phones = force_align(resample(samples, sample_rate, SAMPLE_RATE), script)
+        return SpeechTrack(samples, sample_rate, phones, words,
+                           [Segment(script, 0.0, len(samples) / sample_rate)])
+
+
+def make_voice() -> SpeechSynthesizer:
+    """Coqui when STUDIO_COQUI_MODEL points at a local model and `TTS` imports; otherwise the
+    bundled piper voice, which always works offline."""
+    import os
+
+    model_dir = os.environ.get(COQUI_MODEL_VARIABLE)
+    if model_dir and os.path.isfile(os.path.join(model_dir, "model.pth")):
+        try:
+            return CoquiVoice(model_dir)
+        except Exception:  # not installed, or broken beside this torch: fall back, never fail
+            pass
+    return Voice()

@@ -71,3 +71,14 @@ def test_rate_changes_duration(voice):
 def test_nothing_to_say(voice):
     with pytest.raises(StudioError, match="only English text"):
         voice.synthesize("... 😀")
+
+
+def test_coqui_is_optional_and_piper_is_the_fallback(tmp_path, monkeypatch):
+    from studio.voice import Voice, make_voice
+
+    (tmp_path / "model.pth").write_bytes(b"")
+    monkeypatch.setenv("STUDIO_COQUI_MODEL", str(tmp_path))
+    # TTS is not installable beside torch 2.13, so the studio must fall back to piper.
+    assert isinstance(make_voice(), Voice)
+    monkeypatch.delenv("STUDIO_COQUI_MODEL")
+    assert isinstance(make_voice(), Voice)
