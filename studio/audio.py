@@ -3,6 +3,8 @@
 All analysis happens on 16 kHz mono audio, 25 video frames per second, so video frame k covers
 samples [640k, 640(k+1)) and mel frames [4k, 4(k+1)). Everything else derives from these constants.
 """
+import os
+import re
 import subprocess
 from functools import lru_cache
 
@@ -19,6 +21,7 @@ N_FFT = 400  # 25 ms analysis window
 N_MELS = 80
 PLAYBACK_RATE = 44100  # what the viewer hears; analysis never uses it
 SILENCE_DB = -50.0  # frames quieter than this (dBFS RMS) count as silence
+MIN_SPEECH_SECONDS = 0.3
 
 
 def ffmpeg_exe() -> str:
@@ -27,14 +30,39 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def decode(path: str, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Any audio or video file ffmpeg can read -> mono float32 samples at `sample_rate`."""
-    command = [ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-vn", "-map", "0:a:0",
-               "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-"]
+def decode(path: str, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None) -> np.ndarray:
+    """Any audio or video file ffmpeg can read -> mono float32 samples at `sample_rate`.
+
+    With `max_seconds`, decoding stops just past it, so a very long file never fills memory, and a
+    StudioError says how long the file is.
+    """
+    if not os.path.isfile(path):
+        raise StudioError("Could not open the audio file.")
+    if os.path.getsize(path) == 0:
+        raise StudioError("The audio file is empty.")
+    limit = ["-t", f"{max_seconds + 1:.3f}"] if max_seconds is not None else []
+    # "file:" keeps a name like "concat:..." or "-x.wav" from being read as a protocol or option.
+    command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-i", f"file:{os.path.abspath(path)}",
+               *limit, "-vn", "-map", "0:a:0", "-ac", "1", "-ar", str(sample_rate),
+               "-f", "s16le", "-"]
     result = subprocess.run(command, capture_output=True)
     if result.returncode != 0:
-        raise StudioError("Could not read the audio: the file is not a sound file ffmpeg understands.")
-    return np.frombuffer(result.stdout, np.int16).astype(np.float32) / 32768.0
+        if b"matches no streams" in result.stderr:
+            raise StudioError("The file has no sound track.")
+        raise StudioError("Could not read the audio: the file is damaged or not a sound file "
+                          "(WAV, MP3, M4A, OGG, WebM, FLAC, ...).")
+    samples = np.frombuffer(result.stdout, np.int16).astype(np.float32) / 32768.0
+    if max_seconds is not None and len(samples) > max_seconds * sample_rate:
+        stated = re.search(rb"Duration: (\d+):(\d\d):(\d\d)", result.stderr)
+        length = (f" lasts {int(stated[1]) * 60 + int(stated[2])} min {int(stated[3])} s;"
+                  if stated else " is too long;")
+        raise StudioError(f"The audio{length} the limit is {_minutes(max_seconds)}: trim it or "
+                          "split it into parts.")
+    return samples
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 and seconds % 60 == 0 else f"{seconds:g} s"
 
 
 def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
@@ -92,10 +120,12 @@ def log_mel(samples: np.ndarray, n_frames: int) -> np.ndarray:
 def check_speech(samples: np.ndarray, max_seconds: float) -> None:
     """Refuse audio that cannot drive a face: empty, silent, too short or too long."""
     seconds = len(samples) / SAMPLE_RATE
-    if seconds < 0.3:
-        raise StudioError(f"The audio is too short ({seconds:.1f} s): give at least 0.3 s of speech.")
+    if seconds < MIN_SPEECH_SECONDS:
+        raise StudioError(f"The audio is too short ({seconds:.1f} s): give at least "
+                          f"{MIN_SPEECH_SECONDS:g} s of speech.")
     if seconds > max_seconds:
-        raise StudioError(f"The audio lasts {seconds:.0f} s; the limit is {max_seconds:.0f} s.")
+        raise StudioError(f"The audio lasts {seconds:.0f} s; the limit is {_minutes(max_seconds)}: "
+                          "trim it or split it into parts.")
     peak_db = 20 * np.log10(np.max(np.abs(samples)) + 1e-12)
     if peak_db < SILENCE_DB:
         raise StudioError("The audio is silent: no speech was found in it.")

@@ -1,17 +1,29 @@
-"""Render speed: wall time per stage and the real-time factor (total / speech duration), with the
-`static` driver run on the same inputs in the same run as the reference.
+"""Speed and memory: wall time per stage, real-time factor and peak memory for speech and a long
+script at two sizes, each also through the `static` driver on the same input in the same run, a
+10-minute recording to show memory stays flat, and the studio's cold start.
 
-    python -m studio.benchmark                 # 10 s of real speech at 512 px
-    python -m studio.benchmark --seconds 10,60 --sizes 512,1024
+    python -m studio.benchmark           # the issue's matrix (about half an hour on 2 cores)
+    python -m studio.benchmark --quick   # 10 s of speech at 512 px, no long run, no cold start
 
-Writes reports/benchmark.md. The speech is real GRID recordings joined end to end.
+Writes reports/benchmark.md. Each case runs in a fresh process, warmed up first (models loaded,
+a short render), so its peak memory is its own: ru_maxrss of the studio process, and apart from
+it the encoder's (ffmpeg's) resident memory, sampled. The speech is real GRID recordings joined
+end to end.
 """
 import argparse
+import multiprocessing
 import os
 import platform
+import queue
+import re
+import resource
+import socket
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
@@ -19,16 +31,34 @@ import soundfile
 
 from studio.audio import SAMPLE_RATE
 from studio.dataset import ROOT, clip_audio, split
-from studio.drivers import DEFAULT_SPEECH_DRIVER
-from studio.pipeline import STAGES, RenderOptions, Studio, load_photo
+from studio.drivers import DEFAULT_SPEECH_DRIVER, DEFAULT_TEXT_DRIVER
+from studio.pipeline import STAGES, Limits, RenderOptions, Studio, load_photo
 
 PHOTO = ROOT / "assets" / "examples" / "astronaut.jpg"
+SPEECH_SECONDS = (10, 60)
+SIZES = (512, 1024)
+SCRIPT_CHARS = 2000
+LONG_SECONDS = 600  # the memory check: a 10-minute recording
+LONG_SIZE = 512
+TARGETS = {512: 0.5, 1024: 1.0}  # real-time factor each size must stay under
+COLD_START_TARGET = 20.0
+PARAGRAPH = ("Good morning, everyone, and welcome back to the studio. Today we will look at how a "
+             "single photo can learn to speak. Dr. Smith paid $5.50 at 3:15pm on 2/3/2025, and "
+             "she kept the receipt. The first step finds the face and its landmarks. The second "
+             "step turns the script into speech, with the timing of every sound kept for the "
+             "lips. Then the mouth moves, frame by frame, and the video goes to the encoder. ")
+
+
+def long_script(chars: int = SCRIPT_CHARS) -> str:
+    """A script of about `chars` characters: the paragraph repeated, cut at a sentence end."""
+    text = PARAGRAPH * (chars // len(PARAGRAPH) + 1)
+    return text[:text.rindex(". ", 0, chars + 1) + 1]
 
 
 def speech_file(seconds: float, folder: str) -> str:
-    """A WAV of `seconds` of real speech: GRID validation clips joined end to end."""
+    """A WAV of `seconds` of real speech: GRID clips (validation first) joined end to end."""
     pieces, total = [], 0
-    for clip in split("grid-val"):
+    for clip in split("grid-val") + split("grid-train"):
         pieces.append(clip_audio(clip))
         total += len(pieces[-1])
         if total >= seconds * SAMPLE_RATE:
@@ -38,47 +68,210 @@ def speech_file(seconds: float, folder: str) -> str:
     return path
 
 
+@dataclass
+class Case:
+    source: str  # "speech" or "script"
+    seconds: float  # of speech; for scripts, known after the render
+    size: int
+    driver: str
+    audio: str | None = None
+    text: str | None = None
+
+    @property
+    def label(self) -> str:
+        return (f"{self.seconds:g} s of speech" if self.source == "speech"
+                else f"{len(self.text):,}-character script")
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports kB
+
+
+class _ChildMemory(threading.Thread):
+    """Samples the resident memory of this process's children (the encoder) every 0.1 s; their
+    ru_maxrss would count the studio's own pages, which a child holds between fork and exec."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak_mb = 0.0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(0.1):
+            total = 0
+            for task in os.listdir("/proc/self/task"):
+                with open(f"/proc/self/task/{task}/children") as listed:
+                    for pid in listed.read().split():
+                        try:
+                            with open(f"/proc/{pid}/status") as status:
+                                found = re.search(r"VmRSS:\s+(\d+)", status.read())
+                        except OSError:  # it just ended
+                            continue
+                        total += int(found[1]) if found else 0
+            self.peak_mb = max(self.peak_mb, total / 1024)
+
+    def stop(self) -> float:
+        self._done.set()
+        self.join()
+        return self.peak_mb
+
+
+def _run(case: Case, folder: str, results) -> None:
+    """In a fresh process: warm up, then render the case once and report."""
+    studio = Studio(limits=Limits(max_speech_seconds=LONG_SECONDS + 1))
+    photo = load_photo(str(PHOTO))
+    options = RenderOptions(size=case.size, driver=case.driver)
+    warm = RenderOptions(size=256, driver=case.driver)
+    if case.source == "speech":
+        studio.render(photo, os.path.join(folder, "warm.mp4"), audio=speech_file(1, folder),
+                      options=warm)
+    else:
+        studio.render(photo, os.path.join(folder, "warm.mp4"), text="Hello there.", options=warm)
+    warm_mb = _peak_mb()
+    children = _ChildMemory()
+    children.start()
+    started = time.perf_counter()
+    result = studio.render(photo, os.path.join(folder, "out.mp4"), audio=case.audio,
+                           text=case.text, options=options)
+    total = time.perf_counter() - started
+    results.put(dict(stages=result.stage_seconds, total=total, duration=result.duration,
+                     warm_mb=warm_mb, peak_mb=_peak_mb(), encoder_mb=children.stop()))
+
+
+def measure(case: Case, folder: str) -> dict:
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    process = context.Process(target=_run, args=(case, folder, results))
+    process.start()
+    while True:
+        try:
+            row = results.get(timeout=5)
+            break
+        except queue.Empty:
+            if not process.is_alive():
+                raise RuntimeError(f"the {case.label} case failed (exit {process.exitcode})")
+    process.join()
+    return row
+
+
+def cold_start(timeout: float = 180.0) -> tuple[float, float]:
+    """Seconds from launching `python app.py` to the page answering, and to a first result
+    (a short script at 256 px through gradio_client)."""
+    import httpx
+    from gradio_client import Client, handle_file
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
+               GRADIO_ANALYTICS_ENABLED="False")
+    started = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            if server.poll() is not None or time.perf_counter() - started > timeout:
+                raise RuntimeError("the studio did not start")
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        page = time.perf_counter() - started
+        Client(url, verbose=False).predict(handle_file(str(PHOTO)), "Hello there.", 1.0, "256",
+                                           True, True, "default", api_name="/speak_script")
+        return page, time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def cases(folder: str, quick: bool) -> list[Case]:
+    listed = []
+    for seconds in SPEECH_SECONDS[:1] if quick else SPEECH_SECONDS:
+        audio = speech_file(seconds, folder)
+        for size in SIZES[:1] if quick else SIZES:
+            for driver in (DEFAULT_SPEECH_DRIVER, "static"):
+                listed.append(Case("speech", seconds, size, driver, audio=audio))
+    if quick:
+        return listed
+    for size in SIZES:
+        for driver in (DEFAULT_TEXT_DRIVER, "static"):
+            listed.append(Case("script", 0, size, driver, text=long_script()))
+    listed.append(Case("speech", LONG_SECONDS, LONG_SIZE, DEFAULT_SPEECH_DRIVER,
+                       audio=speech_file(LONG_SECONDS, folder)))
+    return listed
+
+
+def report(rows: list[tuple[Case, dict]], start: tuple[float, float] | None, command: str) -> str:
+    static = {(c.label, c.size): r["total"] for c, r in rows if c.driver == "static"}
+    lines = [
+        "# Speed and memory", "",
+        f"Generated by `{command}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, "
+        f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
+        f"load average {os.getloadavg()[0]:.1f} at the end. Photo: {PHOTO.name} (512x512, scaled "
+        "to the size); speech: real GRID recordings; script: the same paragraph repeated; head "
+        "motion and blinks on. Each case ran in a fresh, warmed-up process.", "",
+        "Real-time factor (RTF) = wall time / speech duration (below 1 is faster than real "
+        "time); x static = this driver's total over the `static` driver's on the same input. "
+        "Peak memory: the studio process's peak RSS (after warm-up -> end of the case), and the "
+        "encoder's (ffmpeg) peak apart.", "",
+        "| input | size | driver | " + " | ".join(STAGES)
+        + " | total | RTF | x static | peak RSS | encoder |",
+        "|---|---|---|" + "---|" * len(STAGES) + "---|---|---|---|---|"]
+    for case, row in rows:
+        ratio = row["total"] / static[(case.label, case.size)] if (case.label, case.size) in static else None
+        lines.append(
+            f"| {case.label} ({row['duration']:.0f} s) | {case.size} px | {case.driver} | "
+            + " | ".join(f"{row['stages'].get(s, 0):.1f} s" for s in STAGES)
+            + f" | {row['total']:.1f} s | {row['total'] / row['duration']:.2f} | "
+            + (f"{ratio:.2f}" if ratio else "-")
+            + f" | {row['warm_mb']:.0f} -> {row['peak_mb']:.0f} MB | {row['encoder_mb']:.0f} MB |")
+    lines += ["", "## Targets (2 CPU cores)", ""]
+    for size, target in TARGETS.items():
+        worst = max((r["total"] / r["duration"] for c, r in rows
+                     if c.size == size and c.source == "speech" and c.driver != "static"),
+                    default=None)
+        if worst is not None:
+            lines.append(f"- Speech at {size} px under {target}x real time: worst RTF "
+                         f"{worst:.2f}, {'met' if worst < target else 'missed'}.")
+    speech_peaks = [(c.seconds, r["peak_mb"]) for c, r in rows
+                    if c.source == "speech" and c.size == LONG_SIZE and c.driver != "static"]
+    if len(speech_peaks) > 1:
+        lines.append("- Memory flat in the input's length: peak RSS at "
+                     f"{LONG_SIZE} px " + ", ".join(f"{mb:.0f} MB for {s:g} s"
+                                                    for s, mb in sorted(speech_peaks)) + ".")
+    if start:
+        lines.append(f"- Cold start under {COLD_START_TARGET:g} s (`python app.py` launched to "
+                     f"the page answering: {start[0]:.1f} s; to the first result, a short script "
+                     f"at 256 px through gradio_client: {start[1]:.1f} s): "
+                     f"{'met' if start[1] < COLD_START_TARGET else 'missed'}.")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m studio.benchmark", description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", default="10")
-    parser.add_argument("--sizes", default="512")
+    parser = argparse.ArgumentParser(prog="python -m studio.benchmark",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10 s at 512 px only")
     parser.add_argument("--out", default=str(ROOT / "reports" / "benchmark.md"))
     args = parser.parse_args(argv)
-    studio = Studio()
-    photo = load_photo(str(PHOTO))
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        warm = speech_file(1, folder)  # load the face mesh and models once, outside the timings
-        studio.render(photo, os.path.join(folder, "warm.mp4"), audio=warm,
-                      options=RenderOptions(size=256))
-        for seconds in [float(s) for s in args.seconds.split(",")]:
-            audio = speech_file(seconds, folder)
-            for size in [int(s) for s in args.sizes.split(",")]:
-                for driver in (DEFAULT_SPEECH_DRIVER, "static"):
-                    started = time.perf_counter()
-                    result = studio.render(photo, os.path.join(folder, "out.mp4"), audio=audio,
-                                           options=RenderOptions(driver=driver, size=size))
-                    total = time.perf_counter() - started
-                    rows.append((seconds, size, driver, result.stage_seconds, total,
-                                 total / result.duration))
-                    print(f"{seconds:g} s at {size} px, {driver}: {total:.1f} s "
-                          f"(x{total / result.duration:.2f} real time)", flush=True)
-    lines = ["# Render speed", "",
-             f"Generated by `python -m studio.benchmark {' '.join(argv if argv is not None else sys.argv[1:])}` "
-             f"on {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, {os.cpu_count()} CPU cores "
-             f"({platform.processor() or platform.machine()}). Photo: {PHOTO.name}; speech: real GRID "
-             "recordings; gentle head motion and blinks on. Real-time factor = wall time / speech "
-             "duration (below 1 is faster than real time).", "",
-             "| speech | size | driver | " + " | ".join(STAGES) + " | total | real-time factor |",
-             "|---|---|---|" + "---|" * len(STAGES) + "---|---|"]
-    for seconds, size, driver, stages, total, factor in rows:
-        lines.append(f"| {seconds:g} s | {size} px | {driver} | "
-                     + " | ".join(f"{stages.get(s, 0):.2f} s" for s in STAGES)
-                     + f" | {total:.2f} s | {factor:.2f} |")
+        for case in cases(folder, args.quick):
+            row = measure(case, folder)
+            rows.append((case, row))
+            print(f"{case.label} at {case.size} px, {case.driver}: {row['total']:.1f} s "
+                  f"(RTF {row['total'] / row['duration']:.2f}), peak {row['peak_mb']:.0f} MB",
+                  flush=True)
+    start = None if args.quick else cold_start()
+    command = "python -m studio.benchmark" + (" --quick" if args.quick else "")
+    text = report(rows, start, command)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as handle:
-        handle.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+        handle.write(text)
+    print(text)
     return 0
 
 

@@ -17,18 +17,21 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from studio.audio import SAMPLE_RATE, frame_count
+from studio.audio import SAMPLE_RATE, frame_count, frame_loudness_db
 from studio.dataset import ROOT, Clip, clip_audio, clip_landmarks, split
 from studio.drivers import ABLATION_DRIVERS, DRIVERS
 from studio.face import FaceMesh, FaceTracker
 from studio.measures import mouth_box, psnr, ssim, sync_measures
-from studio.render import FACE_OVAL, FramePose, PhotoRenderer
+from studio.geometry import mouth_in_face_frame
+from studio.render import FACE_OVAL, INTERIORS, FramePose, PhotoRenderer
 from studio.speech import Speech
 from studio.video import read_frames
 
 REPORTS = ROOT / "reports"
 COLUMNS = ("open_corr", "best_lag", "lmd", "amplitude", "detect", "mouth_psnr", "mouth_ssim",
-           "outside_psnr")
+           "outside_psnr", "silence_flicker")
+REAL_LIPS = "real-lips"  # the renderer driven by the clip's own landmarks
+SILENCE_BELOW_PEAK_DB = 35.0  # frames this far under the clip's loud frames count as silence
 
 
 def clip_speech(clip: Clip, samples: np.ndarray, needs_phones: bool) -> Speech:
@@ -54,42 +57,78 @@ def outside_face_mask(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarr
     return mask.astype(bool)
 
 
-def evaluate_clip(clip: Clip, drivers: dict, face_mesh: FaceMesh) -> dict[str, dict[str, float]]:
+def real_lip_offsets(real_landmarks: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """The clip's own lip motion as driver output, so the renderer alone is judged."""
+    offsets = np.zeros((len(real_landmarks), len(rest), 2), np.float32)
+    for k, points in enumerate(real_landmarks):
+        if np.isfinite(points[0, 0]):
+            offsets[k] = mouth_in_face_frame(points) - rest
+    return offsets
+
+
+def silent_frames(samples: np.ndarray, n: int) -> np.ndarray:
+    level = frame_loudness_db(samples, n)
+    return level < np.percentile(level, 95) - SILENCE_BELOW_PEAK_DB
+
+
+def evaluate_clip(clip: Clip, drivers: dict, renderers: list[str], face_mesh: FaceMesh
+                  ) -> dict[str, dict[str, float]]:
     real_frames = list(read_frames(str(clip.video)))
     real_landmarks = clip_landmarks(clip)
     samples = clip_audio(clip)
     n = min(len(real_frames), len(real_landmarks), frame_count(len(samples)))
-    photo = real_frames[0]
-    renderer = PhotoRenderer(photo, face_mesh.locate(photo).landmarks)
-    outside = outside_face_mask(renderer.landmarks, photo.shape)
-    needs_phones = any(d.needs_phones for d in drivers.values())
-    speech = clip_speech(clip, samples, needs_phones)
-    results = {}
-    for name, driver in {"real": None, **drivers}.items():
-        offsets = None if driver is None else driver.lip_offsets(speech, renderer.rest_mouth)
-        tracked, mouth_psnr, mouth_ssim, outside_psnr = [], [], [], []
-        with FaceTracker() as tracker:
-            for k in range(n):
-                frame = real_frames[k] if driver is None else renderer.frame(FramePose(offsets[k]))
-                points = tracker(frame)
-                tracked.append(np.full((478, 2), np.nan, np.float32) if points is None else points)
-                if np.isfinite(real_landmarks[k, 0, 0]):
-                    x0, y0, x1, y1 = mouth_box(real_landmarks[k], frame.shape)
-                    mouth_psnr.append(psnr(frame[y0:y1, x0:x1], real_frames[k][y0:y1, x0:x1]))
-                    mouth_ssim.append(ssim(frame[y0:y1, x0:x1], real_frames[k][y0:y1, x0:x1]))
-                if driver is not None:
-                    outside_psnr.append(psnr(frame[outside], photo[outside]))
-        row = sync_measures(real_landmarks[:n], np.stack(tracked))
-        row.update(mouth_psnr=float(np.mean(mouth_psnr)), mouth_ssim=float(np.mean(mouth_ssim)),
-                   outside_psnr=float(np.mean(outside_psnr)) if outside_psnr else float("nan"))
-        results[name] = row
+    real_landmarks = real_landmarks[:n]
+    # Frame 0 is the photo; a few GRID recordings open on blank frames, and there the first frame
+    # with a face is (measures skip frames where the real clip shows no face).
+    photo = real_frames[int(np.argmax(np.isfinite(real_landmarks[:, 0, 0])))]
+    photo_landmarks = face_mesh.locate(photo).landmarks
+    outside = outside_face_mask(photo_landmarks, photo.shape)
+    silent = silent_frames(samples, n)
+    speech = clip_speech(clip, samples, any(d.needs_phones for d in drivers.values()))
+    results = {"real": measure(real_frames[:n], real_landmarks, real_frames, None, outside, silent)}
+    for renderer_name in renderers:
+        renderer = PhotoRenderer(photo, photo_landmarks, renderer_name)
+        motions = {name: driver.lip_offsets(speech, renderer.rest_mouth) for name, driver in drivers.items()}
+        motions[REAL_LIPS] = real_lip_offsets(real_landmarks, renderer.rest_mouth)
+        for name, offsets in motions.items():
+            frames = (renderer.frame(FramePose(offsets[k])) for k in range(n))
+            row = name if len(renderers) == 1 else f"{name} ({renderer_name})"
+            results[row] = measure(frames, real_landmarks, real_frames, photo, outside, silent)
     return results
+
+
+def measure(frames, real_landmarks, real_frames, photo, outside, silent) -> dict[str, float]:
+    """All measures of one generated frame sequence against the real clip."""
+    tracked, mouth_psnr, mouth_ssim, outside_psnr, flicker = [], [], [], [], []
+    previous = None
+    with FaceTracker() as tracker:
+        for k, frame in enumerate(frames):
+            points = tracker(frame)
+            tracked.append(np.full((478, 2), np.nan, np.float32) if points is None else points)
+            if np.isfinite(real_landmarks[k, 0, 0]):
+                x0, y0, x1, y1 = mouth_box(real_landmarks[k], frame.shape)
+                mouth, real = frame[y0:y1, x0:x1], real_frames[k][y0:y1, x0:x1]
+                mouth_psnr.append(psnr(mouth, real))
+                mouth_ssim.append(ssim(mouth, real))
+                if previous is not None and silent[k]:
+                    flicker.append(np.abs(mouth.astype(np.float32) - previous[y0:y1, x0:x1]).mean())
+            if photo is not None:
+                outside_psnr.append(psnr(frame[outside], photo[outside]))
+            previous = frame.astype(np.float32)
+    row = sync_measures(real_landmarks, np.stack(tracked))
+    row.update(mouth_psnr=_mean(mouth_psnr), mouth_ssim=_mean(mouth_ssim),
+               outside_psnr=_mean(outside_psnr), silence_flicker=_mean(flicker))
+    return row
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
 
 
 def summarise(per_clip: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
     drivers = next(iter(per_clip.values())).keys()
-    return {d: {c: float(np.nanmean([clip[d][c] for clip in per_clip.values()])) for c in COLUMNS}
-            for d in drivers}
+    return {d: {c: _mean([v for clip in per_clip.values() if np.isfinite(v := clip[d][c])])
+                for c in COLUMNS} for d in drivers}
 
 
 def markdown(report: dict) -> str:
@@ -102,7 +141,10 @@ def markdown(report: dict) -> str:
              "better); best_lag: lag in frames with the best correlation; LMD: lip landmark "
              "distance x1000 (lower is better); amplitude: std ratio of opening (1.0 is right); "
              "detect: frames with a face found; mouth PSNR/SSIM vs the real frames; outside PSNR: "
-             "pixels away from the face vs the photo (100 = identical).", ""]
+             "pixels away from the face vs the photo (100 = identical); silence_flicker: mean "
+             "absolute change of the mouth region between frames during silence (grey levels). "
+             f"`{REAL_LIPS}`: the renderer driven by the clip's own landmarks, so the renderer "
+             "alone is judged.", ""]
     for split_name, summary in report["splits"].items():
         lines += [f"## {split_name} ({report['clips'][split_name]} clips)", "",
                   "| driver | " + " | ".join(COLUMNS) + " |",
@@ -119,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     args_parser.add_argument("--splits", default="grid-test,dev-clips")
     args_parser.add_argument("--drivers", default=",".join(DRIVERS),
                              help=f"from: {', '.join(list(DRIVERS) + list(ABLATION_DRIVERS))}")
+    args_parser.add_argument("--renderers", default=INTERIORS[0],
+                             help=f"renderer versions to compare, from: {', '.join(INTERIORS)}")
     args_parser.add_argument("--limit", type=int, help="only the first N clips of each split")
     args_parser.add_argument("--out", default=str(REPORTS / "evaluation"),
                              help="report path without suffix (.md and .json are written)")
@@ -139,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         clips = split(split_name)[:args.limit]
         per_clip = {}
         for i, clip in enumerate(clips, 1):
-            per_clip[clip.name] = evaluate_clip(clip, drivers, face_mesh)
+            per_clip[clip.name] = evaluate_clip(clip, drivers, args.renderers.split(","), face_mesh)
             print(f"[{split_name} {i}/{len(clips)}] {clip.name} "
                   + " ".join(f"{d}={r['open_corr']:.2f}" for d, r in per_clip[clip.name].items()),
                   flush=True)

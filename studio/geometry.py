@@ -23,6 +23,7 @@ JAW_POINTS = (172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,  
               18, 200, 199, 175, 83, 313, 182, 406, 201, 421, 194, 418)  # chin
 MOUTH_POINTS = LIP_POINTS + JAW_POINTS
 MOUTH_INDEX = {p: i for i, p in enumerate(MOUTH_POINTS)}
+CORNER_SHARE = 0.3  # how much the mouth corners follow an opening, relative to the middle
 INNER_MOUTH_POLYGON = INNER_UPPER + INNER_LOWER[-2:0:-1]  # closed loop through the lip gap
 OUTER_LIP_POLYGON = OUTER_UPPER + OUTER_LOWER[-2:0:-1]
 
@@ -78,20 +79,18 @@ class ParametricMouth:
         lips = rest_mouth[[MOUTH_INDEX[p] for p in LIP_POINTS]]
         self.centre_x = float(lips[:, 0].mean())
         half_width = float(np.ptp(lips[:, 0])) / 2
-        lower = set(INNER_LOWER[1:-1] + OUTER_LOWER[1:-1])
-        upper = set(INNER_UPPER[1:-1] + OUTER_UPPER[1:-1])
-        corners = {INNER_UPPER[0], INNER_UPPER[-1], OUTER_UPPER[0], OUTER_UPPER[-1]}
+        lower = set(INNER_LOWER + OUTER_LOWER)
+        upper = set(INNER_UPPER + OUTER_UPPER)
         drop = np.zeros(len(MOUTH_POINTS), np.float32)
         for i, point in enumerate(MOUTH_POINTS):
-            if point in lower:
-                drop[i] = 1 - self.UPPER_LIFT
-            elif point in upper:
-                drop[i] = -self.UPPER_LIFT
-            elif point in corners:
-                drop[i] = 0.3 * (1 - self.UPPER_LIFT)
+            side = abs(rest_mouth[i, 0] - self.centre_x) / half_width
+            if point in lower and point in upper:  # the corners: a little, with the lower lip
+                drop[i] = CORNER_SHARE * (1 - self.UPPER_LIFT)
+            elif point in lower or point in upper:  # lips open most in the middle, smoothly
+                share = CORNER_SHARE + (1 - CORNER_SHARE) * max(0.0, 1 - side ** 2)
+                drop[i] = share * ((1 - self.UPPER_LIFT) if point in lower else -self.UPPER_LIFT)
             else:  # jaw and chin: full drop under the mouth, fading towards the ears
-                side = abs(rest_mouth[i, 0] - self.centre_x) / (2.2 * half_width)
-                drop[i] = (1 - self.UPPER_LIFT) * max(0.0, 1 - side ** 2)
+                drop[i] = (1 - self.UPPER_LIFT) * max(0.0, 1 - (side / 2.2) ** 2)
         self.drop = drop
         is_lip = np.array([p in LIP_POINTS for p in MOUTH_POINTS], np.float32)
         self.spread = is_lip * (rest_mouth[:, 0] - self.centre_x) * self.WIDTH_GAIN
@@ -104,7 +103,27 @@ class ParametricMouth:
 
 
 def rest_mouth(landmarks: np.ndarray) -> np.ndarray:
-    """The photo's mouth in its face frame with the lips brought together (an open mouth closes)."""
-    mouth = mouth_in_face_frame(landmarks)
-    gap = float(mouth_opening(landmarks))
-    return mouth + ParametricMouth(mouth).offsets(np.array([-gap]), np.zeros(1))[0]
+    """The photo's mouth in its face frame with the lips brought together (an open mouth closes).
+
+    Each column of the lip gap closes by its own height, the upper lip taking UPPER_LIFT of it and
+    the lower lip the rest; outer lip points follow the inner point above or below them, and the
+    jaw rises with the middle of the gap. A wide-open photo mouth thus closes without folding.
+    """
+    mouth = mouth_in_face_frame(landmarks).copy()
+    upper = np.array([MOUTH_INDEX[p] for p in INNER_UPPER])
+    lower = np.array([MOUTH_INDEX[p] for p in INNER_LOWER])
+    gaps = np.maximum(mouth[lower, 1] - mouth[upper, 1], 0)  # per column, corners 0
+    columns_x = (mouth[upper, 0] + mouth[lower, 0]) / 2
+    lift = ParametricMouth.UPPER_LIFT
+    closed = mouth.copy()
+    for outer, share in ((OUTER_UPPER, lift), (OUTER_LOWER, lift - 1)):
+        for point in outer:
+            i = MOUTH_INDEX[point]
+            closed[i, 1] += share * np.interp(mouth[i, 0], columns_x, gaps)
+    closed[upper, 1] += lift * gaps
+    closed[lower, 1] -= (1 - lift) * gaps
+    jaw = [MOUTH_INDEX[p] for p in JAW_POINTS]
+    middle_gap = float(gaps.max())
+    parametric = ParametricMouth(mouth)
+    closed[jaw, 1] -= middle_gap * parametric.drop[jaw]
+    return closed

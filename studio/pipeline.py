@@ -22,11 +22,13 @@ from studio.face import FaceMesh
 from studio.geometry import FaceFrame
 from studio.phonemes import Segment
 from studio.render import FramePose, PhotoRenderer
-from studio.speech import Speech, speech_from_audio, speech_from_track
+from studio.speech import Speech, find_phones, speech_from_audio, speech_from_tracks
+from studio.text import check_script
 from studio.video import VideoWriter
 
 STAGES = ("face", "voice", "lip motion", "rendering", "encoding")
 Progress = Callable[[float, str], None]
+VOICE_PIECE_CHARS = 300  # the voice speaks long scripts in pieces of a few sentences
 
 
 @dataclass(frozen=True)
@@ -76,30 +78,61 @@ class RenderResult:
     notes: list[str] = field(default_factory=list)  # things the user should know, e.g. face choice
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
+    def summary(self) -> str:
+        """What the user is told beside the video."""
+        return "\n\n".join([f"{self.duration:.1f} s at {self.size[0]}x{self.size[1]}, lips by "
+                            f"the `{self.driver}` driver.", *self.notes])
+
 
 def load_photo(path: str, max_pixels: int = Limits.max_photo_pixels) -> np.ndarray:
-    """Any common image file -> RGB uint8 (EXIF rotation applied; alpha, 16-bit, grey handled)."""
+    """Any common image file -> RGB uint8 (EXIF rotation applied; alpha, 16-bit, grey, CMYK handled).
+
+    The size is read from the header first, so an oversized photo is refused before it is decoded.
+    """
     try:
         data = np.fromfile(path, np.uint8)
     except OSError:
         raise StudioError("Could not open the photo file.") from None
     if data.size == 0:
         raise StudioError("The photo file is empty.")
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    width, height, has_alpha = _image_header(data.tobytes())
+    if width * height > max_pixels:
+        raise StudioError(f"The photo has {width}x{height} pixels; the limit is "
+                          f"{max_pixels // 1_000_000} megapixels. Use a smaller copy.")
+    # IMREAD_COLOR applies the EXIF orientation and brings grey, 16-bit and CMYK to 8-bit BGR.
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED if has_alpha else cv2.IMREAD_COLOR)
     if image is None:
-        raise StudioError("Could not read the photo: it is not an image file (JPEG, PNG, WebP, ...).")
-    if image.shape[0] * image.shape[1] > max_pixels:
-        raise StudioError(f"The photo has {image.shape[1]}x{image.shape[0]} pixels; the limit is "
-                          f"{max_pixels // 1_000_000} megapixels.")
-    is_jpeg = data[:2].tolist() == [0xFF, 0xD8]  # 4 channels there mean CMYK, not alpha
-    if image.ndim == 3 and image.shape[2] == 4 and not is_jpeg:
-        if image.dtype == np.uint16:
-            image = (image // 257).astype(np.uint8)
-        alpha = image[..., 3:].astype(np.float32) / 255  # transparency shows as white, as viewers do
-        image = (image[..., :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
-    else:  # IMREAD_COLOR applies the EXIF orientation and brings grey, 16-bit and CMYK to 8-bit BGR
+        raise StudioError("The photo file is damaged or incomplete: save or export it again.")
+    if has_alpha and image.ndim == 3 and image.shape[2] == 4:
+        scale = 65535 if image.dtype == np.uint16 else 255
+        alpha = image[..., 3:].astype(np.float32) / scale  # transparency shows as white, as viewers do
+        image = np.round((image[..., :3] * alpha + scale * (1 - alpha)) * (255 / scale))
+        image = image.astype(np.uint8)
+    elif image.dtype != np.uint8 or image.ndim == 2 or image.shape[2] != 3:  # alpha was a palette
         image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+
+
+def _image_header(data: bytes) -> tuple[int, int, bool]:
+    """(width, height, has alpha) from an image's header, without decoding its pixels."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():  # size limits are ours to apply, below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                has_alpha = "A" in image.getbands() or "transparency" in image.info
+    except Image.DecompressionBombError:
+        raise StudioError("The photo is far too large (hundreds of megapixels): use a smaller "
+                          "copy.") from None
+    except Exception:  # PIL raises many types for data it cannot parse
+        raise StudioError("Could not read the photo: it is not an image file (JPEG, PNG, WebP, "
+                          "...).") from None
+    return width, height, has_alpha
 
 
 class Studio:
@@ -138,27 +171,49 @@ class Studio:
         height, width = photo.shape[:2]
         return np.ascontiguousarray(photo[:height - height % 2, :width - width % 2])
 
-    def speech(self, text: str | None, audio: str | None, transcript: str | None,
-               options: RenderOptions, needs_phones: bool) -> Speech:
+    def check_request(self, text: str | None, audio: str | None, transcript: str | None
+                      ) -> tuple[str | None, Speech | None, str | None]:
+        """(script, recording, transcript), each checked (and normalised or decoded) before any
+        slow work starts, so bad input fails at once."""
+        if (text is None) == (audio is None):
+            raise StudioError("Give either a script or a recording, not both.")
         if text is not None:
-            from studio.text import check_script
-
-            script = check_script(text, self.limits.max_script_chars)
-            return speech_from_track(self.voice.synthesize(script, rate=options.rate))
+            return check_script(text, self.limits.max_script_chars), None, None
         speech = speech_from_audio(audio, self.limits.max_speech_seconds)
         if transcript and transcript.strip():
+            return None, speech, check_script(transcript, self.limits.max_script_chars)
+        return None, speech, None
+
+    def speak(self, script: str, rate: float, progress: Callable[[float], None]) -> Speech:
+        """The voice speaks the script a few sentences at a time, so progress moves on long
+        scripts; the pieces join with the voice's own pause between sentences, so no seam."""
+        from studio.voice import MAX_RATE, MIN_RATE, SENTENCE_PAUSE, split_sentences
+
+        pieces = [""]
+        for sentence in split_sentences(script):
+            if pieces[-1] and len(pieces[-1]) + len(sentence) > VOICE_PIECE_CHARS:
+                pieces.append("")
+            pieces[-1] = f"{pieces[-1]} {sentence}".strip()
+        pieces = [piece for piece in pieces if any(c.isalpha() for c in piece)]
+        tracks = []
+        for k, piece in enumerate(pieces):
+            tracks.append(self.voice.synthesize(piece, rate=rate))
+            progress((k + 1) / len(pieces))
+        return speech_from_tracks(tracks, SENTENCE_PAUSE / min(max(rate, MIN_RATE), MAX_RATE))
+
+    def time_phones(self, speech: Speech, transcript: str | None, needs_phones: bool,
+                    progress: Callable[[float], None]) -> None:
+        """Phone timings of a recording: aligned to its (checked) transcript, else recognised if
+        the driver needs them."""
+        if transcript:
             from studio.alignment import force_align
-            from studio.text import check_script
 
-            script = check_script(transcript, self.limits.max_script_chars)
-            speech.words, speech.phones = force_align(speech.samples, script)
+            speech.words, speech.phones = force_align(speech.samples, transcript)
             if speech.words:  # one cue per transcript; subtitle_cues splits it at word times
-                speech.sentences = [Segment(script, speech.words[0].start, speech.words[-1].end)]
+                speech.sentences = [Segment(transcript, speech.words[0].start,
+                                            speech.words[-1].end)]
         elif needs_phones:
-            from studio.alignment import recognize_phones
-
-            speech.phones = recognize_phones(speech.samples)
-        return speech
+            speech.phones = find_phones(speech.samples, progress)
 
     def render(self, photo: np.ndarray, out_path: str, *, text: str | None = None,
                audio: str | None = None, transcript: str | None = None,
@@ -166,13 +221,14 @@ class Studio:
         """Render one request to `out_path` (an MP4; an .srt beside it for scripts)."""
         options = options or RenderOptions()
         progress = progress or (lambda fraction, stage: None)
-        if (text is None) == (audio is None):
-            raise StudioError("Give either a script or a recording, not both.")
         driver = self.driver(options.driver or (DEFAULT_TEXT_DRIVER if text is not None
                                                 else DEFAULT_SPEECH_DRIVER))
         clock = _StageClock()
+        progress(0.0, "voice")
+        script, speech, transcript = self.check_request(text, audio, transcript)
+        clock.lap("voice")
 
-        progress(0.0, "face")
+        progress(0.02, "face")
         photo = self.prepare_photo(photo, options.size)
         face = self.face_mesh.locate(photo)
         notes = []
@@ -184,11 +240,15 @@ class Studio:
         renderer = PhotoRenderer(photo, face.landmarks)
         clock.lap("face")
 
-        progress(0.05, "voice")
-        speech = self.speech(text, audio, transcript, options, driver.needs_phones)
+        voice_progress = _span(progress, 0.05, 0.25, "voice")
+        voice_progress(0.0)
+        if script is not None:
+            speech = self.speak(script, options.rate, voice_progress)
+        else:
+            self.time_phones(speech, transcript, driver.needs_phones, voice_progress)
         clock.lap("voice")
 
-        progress(0.15, "lip motion")
+        progress(0.25, "lip motion")
         offsets = driver.lip_offsets(speech, renderer.rest_mouth)
         rng = np.random.default_rng(options.seed)
         n_frames = speech.n_frames
@@ -199,13 +259,14 @@ class Studio:
 
         height, width = photo.shape[:2]
         out_path = Path(out_path)
+        render_progress = _span(progress, 0.3, 0.95, "rendering")
         with VideoWriter(str(out_path), width, height, speech.playback, speech.playback_rate,
                          n_frames) as writer:
-            step = max(1, n_frames // 50)
-            for k in range(n_frames):
+            step = max(1, n_frames // 100)
+            for k in range(n_frames):  # each frame goes to the encoder at once: memory stays flat
                 writer.write(renderer.frame(FramePose(offsets[k], float(blinks[k]), tuple(head[k]))))
                 if k % step == 0:
-                    progress(0.2 + 0.75 * k / n_frames, "rendering")
+                    render_progress(k / n_frames)
             clock.lap("rendering")
             progress(0.96, "encoding")
             writer.close()
@@ -220,6 +281,11 @@ class Studio:
         progress(1.0, "done")
         return RenderResult(out_path, subtitles, n_frames, speech.duration, (width, height),
                             driver.name, notes, clock.seconds)
+
+
+def _span(progress: Progress, start: float, end: float, stage: str) -> Callable[[float], None]:
+    """A stage's own 0..1 progress, mapped onto its share of the whole bar."""
+    return lambda fraction: progress(start + (end - start) * fraction, stage)
 
 
 class _StageClock:

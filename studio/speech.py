@@ -1,10 +1,17 @@
 """What drives a face: speech on the studio's timeline, with the timed phones when they are known."""
 from dataclasses import dataclass, field
+from typing import Callable, Sequence
 
 import numpy as np
 
-from studio.audio import FPS, PLAYBACK_RATE, SAMPLE_RATE, check_speech, decode, frame_count, resample
-from studio.phonemes import Segment
+from studio.audio import (FPS, PLAYBACK_RATE, SAMPLE_RATE, check_speech, decode, frame_count,
+                          resample)
+from studio.phonemes import SILENCE, Segment
+
+# Long work is done in pieces of at most this length, cut at pauses, so that memory stays flat
+# and progress moves (phone recognition holds a lattice that grows with the audio's length).
+PIECE_SECONDS = 30.0
+_PAUSE_WINDOW = SAMPLE_RATE // 5  # a pause is the quietest 200 ms in the last third of a piece
 
 
 @dataclass
@@ -27,13 +34,70 @@ class Speech:
 
 def speech_from_audio(path: str, max_seconds: float) -> Speech:
     """A recording as the user gave it: decoded, mono, checked; phones are found later if needed."""
-    samples = decode(path, SAMPLE_RATE)
+    samples = decode(path, SAMPLE_RATE, max_seconds)
     check_speech(samples, max_seconds)
-    return Speech(samples, decode(path, PLAYBACK_RATE), PLAYBACK_RATE)
+    return Speech(samples, decode(path, PLAYBACK_RATE, max_seconds), PLAYBACK_RATE)
 
 
-def speech_from_track(track) -> Speech:
-    """A synthesised voice (`studio.voice.SpeechTrack`), its phone timings kept."""
-    samples = resample(track.samples, track.sample_rate, SAMPLE_RATE)
-    return Speech(samples, track.samples, track.sample_rate, list(track.phones),
-                  list(track.words), list(track.sentences))
+def speech_from_tracks(tracks: Sequence, pause: float) -> Speech:
+    """Synthesised pieces (`studio.voice.SpeechTrack`s of one voice) end to end, `pause` seconds
+    of silence between them, their phone, word and sentence timings kept."""
+    rate = tracks[0].sample_rate
+    gap = np.zeros(round(pause * rate), np.float32)
+    audio, phones, words, sentences = [], [], [], []
+    offset = 0.0
+    for index, track in enumerate(tracks):
+        last = index == len(tracks) - 1
+        audio += [track.samples] if last else [track.samples, gap]
+        end = offset + track.duration + (0 if last else len(gap) / rate)
+        phones += [Segment(p.label, p.start + offset, p.end + offset) for p in track.phones]
+        if not last:
+            phones.append(Segment(SILENCE, offset + track.duration, end))
+        words += [Segment(w.label, w.start + offset, w.end + offset) for w in track.words]
+        sentences += [Segment(s.label, s.start + offset, s.end + offset) for s in track.sentences]
+        if sentences:  # sentences cover the audio: the pause belongs to the one before it
+            sentences[-1] = Segment(sentences[-1].label, sentences[-1].start, end)
+        offset = end
+    playback = np.concatenate(audio).astype(np.float32)
+    return Speech(resample(playback, rate, SAMPLE_RATE), playback, rate, merge_silences(phones),
+                  words, sentences)
+
+
+def find_phones(samples: np.ndarray, progress: Callable[[float], None]) -> list[Segment]:
+    """Phones heard in speech without a transcript, piece by piece (cut at pauses)."""
+    from studio.alignment import recognize_phones
+
+    cuts = pause_cuts(samples)
+    bounds = [0, *cuts, len(samples)]
+    phones = []
+    for k, (start, end) in enumerate(zip(bounds, bounds[1:])):
+        offset = start / SAMPLE_RATE
+        phones += [Segment(p.label, p.start + offset, p.end + offset)
+                   for p in recognize_phones(samples[start:end])]
+        progress((k + 1) / (len(bounds) - 1))
+    return merge_silences(phones)
+
+
+def pause_cuts(samples: np.ndarray, piece_seconds: float = PIECE_SECONDS) -> list[int]:
+    """Sample indices that cut long audio into pieces of at most `piece_seconds`, each cut in the
+    middle of the quietest 200 ms of the last third of its piece: a pause, so no sound is split."""
+    piece = int(piece_seconds * SAMPLE_RATE)
+    cuts, start = [], 0
+    while len(samples) - start > piece:
+        low = start + 2 * piece // 3
+        power = np.cumsum(np.square(samples[low:start + piece], dtype=np.float64))
+        window_power = power[_PAUSE_WINDOW:] - power[:-_PAUSE_WINDOW]
+        cuts.append(low + int(np.argmin(window_power)) + _PAUSE_WINDOW // 2)
+        start = cuts[-1]
+    return cuts
+
+
+def merge_silences(phones: list[Segment]) -> list[Segment]:
+    """One "sil" where two pieces' silences meet."""
+    merged: list[Segment] = []
+    for phone in phones:
+        if merged and phone.label == SILENCE == merged[-1].label:
+            merged[-1] = Segment(SILENCE, merged[-1].start, phone.end)
+        else:
+            merged.append(phone)
+    return merged

@@ -14,6 +14,9 @@ SIZES = ["photo's own", "256", "512", "768", "1024"]
 DEFAULT_DRIVER = "default"
 RENDER_QUEUE = "render"  # both generate buttons share one concurrency limit
 CONCURRENT_RENDERS = 1  # two CPU cores: one render at a time keeps each one fast
+QUEUE_SIZE = 32  # requests waiting beyond this are turned away with a "queue is full" message
+DOWNLOAD_SECONDS = 3600  # results and uploads stay in Gradio's cache this long, then go
+OUTPUT_NAME = "talking-face.mp4"
 
 
 class StudioHandlers:
@@ -32,18 +35,22 @@ class StudioHandlers:
 
     def speak_script(self, photo, script, rate, size, head_motion, blinks, driver,
                      progress=gr.Progress()):
-        return self._render(photo, size, head_motion, blinks, driver, progress,
-                            text=script or "", rate=rate)
+        yield from self._render(photo, size, head_motion, blinks, driver, progress,
+                                text=script or "", rate=rate)
 
     def speak_audio(self, photo, audio, transcript, size, head_motion, blinks, driver,
                     progress=gr.Progress()):
         if not audio:
             raise gr.Error("Upload or record some speech first.")
-        return self._render(photo, size, head_motion, blinks, driver, progress,
-                            audio=audio, transcript=transcript or None)
+        yield from self._render(photo, size, head_motion, blinks, driver, progress,
+                                audio=audio, transcript=transcript or None)
 
     def _render(self, photo, size, head_motion, blinks, driver, progress, *, text=None,
                 audio=None, transcript=None, rate=1.0):
+        """Yields the one result, then removes its working folder: Gradio copies yielded files
+        into its own cache (served for DOWNLOAD_SECONDS) before it resumes the generator, and
+        a failed or abandoned request removes the folder too. Output names are fixed here, so
+        an uploaded file's name never chooses where anything is written."""
         from studio.pipeline import RenderOptions, load_photo
 
         if not photo:
@@ -52,19 +59,17 @@ class StudioHandlers:
             driver=None if driver in (None, DEFAULT_DRIVER) else driver,
             size=None if size in (None, SIZES[0]) else int(size),
             still=not head_motion, blinks=bool(blinks), rate=float(rate))
-        out_dir = tempfile.mkdtemp(prefix="studio-")
-        try:
-            result = self.studio.render(
-                load_photo(photo, self.studio.limits.max_photo_pixels),
-                os.path.join(out_dir, "talking-face.mp4"), text=text, audio=audio,
-                transcript=transcript, options=options,
-                progress=lambda fraction, stage: progress(fraction, desc=stage))
-        except StudioError as error:
-            raise gr.Error(str(error)) from None
-        files = [str(result.video)] + ([str(result.subtitles)] if result.subtitles else [])
-        status = [f"{result.duration:.1f} s at {result.size[0]}x{result.size[1]}, "
-                  f"lips by the `{result.driver}` driver."] + result.notes
-        return str(result.video), files, "\n\n".join(status)
+        with tempfile.TemporaryDirectory(prefix="studio-") as folder:
+            try:
+                result = self.studio.render(
+                    load_photo(photo, self.studio.limits.max_photo_pixels),
+                    os.path.join(folder, OUTPUT_NAME), text=text, audio=audio,
+                    transcript=transcript, options=options,
+                    progress=lambda fraction, stage: progress(fraction, desc=stage))
+            except StudioError as error:
+                raise gr.Error(str(error)) from None
+            files = [str(result.video)] + ([str(result.subtitles)] if result.subtitles else [])
+            yield str(result.video), files, result.summary()
 
 
 def build_ui(handlers: StudioHandlers | None = None) -> gr.Blocks:
@@ -72,7 +77,8 @@ def build_ui(handlers: StudioHandlers | None = None) -> gr.Blocks:
 
     handlers = handlers or StudioHandlers()
     limits = Limits.from_env()
-    with gr.Blocks(title="Talking Face Studio") as demo:
+    with gr.Blocks(title="Talking Face Studio",
+                   delete_cache=(DOWNLOAD_SECONDS // 4, DOWNLOAD_SECONDS)) as demo:
         gr.Markdown("# Talking Face Studio\nOne face photo, then a script or a recording: "
                     "get a video of that face speaking it, lips in sync.")
         with gr.Row():
@@ -112,5 +118,5 @@ def build_ui(handlers: StudioHandlers | None = None) -> gr.Blocks:
         speak_audio.click(handlers.speak_audio, [photo, audio, transcript] + options, outputs,
                           api_name="lip_sync_audio", concurrency_id=RENDER_QUEUE,
                           concurrency_limit=CONCURRENT_RENDERS)
-    demo.queue(max_size=32)
+    demo.queue(max_size=QUEUE_SIZE)
     return demo
