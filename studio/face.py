@@ -14,6 +14,7 @@ from studio.errors import StudioError
 
 MESH_INPUT = 384  # long side of the face crop the mesh sees
 DETECT_LONG_SIDE = 1280  # the detector's own input is 192 px: larger photos only cost time
+TILE_MIN = 256  # smallest tile worth searching for small faces
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,21 @@ class FaceMesh:
                 min_detection_confidence=0.3)
 
     def face_boxes(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
-        """Boxes of the faces in an RGB image, largest first."""
+        """Boxes of the faces in an RGB image, largest first.
+
+        The detector sees a 192 px version of what it is given, so a small face in a large photo
+        vanishes: when the whole view finds nothing, overlapping tiles are searched too.
+        """
+        boxes = self._detect(image, 0, 0)
+        height, width = image.shape[:2]
+        tile = min(height, width) // 2
+        if not boxes and tile >= TILE_MIN:
+            for y in range(0, height - tile + 1, tile // 2):
+                for x in range(0, width - tile + 1, tile // 2):
+                    boxes += self._detect(image[y:y + tile, x:x + tile], x, y)
+        return _distinct(sorted(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True))
+
+    def _detect(self, image: np.ndarray, x_offset: int, y_offset: int) -> list[tuple[int, int, int, int]]:
         height, width = image.shape[:2]
         scale = min(1.0, DETECT_LONG_SIDE / max(height, width))
         small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) \
@@ -57,8 +72,8 @@ class FaceMesh:
             x1 = min(width, int((rel.xmin + rel.width) * width))
             y1 = min(height, int((rel.ymin + rel.height) * height))
             if x1 - x0 > 4 and y1 - y0 > 4:
-                boxes.append((x0, y0, x1, y1))
-        return sorted(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
+                boxes.append((x0 + x_offset, y0 + y_offset, x1 + x_offset, y1 + y_offset))
+        return boxes
 
     def mesh(self, image: np.ndarray, box: tuple[int, int, int, int] | None = None) -> np.ndarray | None:
         """(478, 2) landmarks of the face in `box` (or of the one face in the image), or None."""
@@ -97,6 +112,20 @@ class FaceMesh:
         x0, y0 = landmarks.min(axis=0).astype(int)
         x1, y1 = landmarks.max(axis=0).astype(int)
         return Face(landmarks, (x0, y0, x1, y1), max(1, len(boxes)))
+
+
+def _distinct(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Drop boxes that mostly overlap a larger one already kept (the same face seen twice)."""
+    kept = []
+    for box in boxes:
+        area = (box[2] - box[0]) * (box[3] - box[1])
+        if all(_overlap(box, other) < 0.5 * area for other in kept):
+            kept.append(box)
+    return kept
+
+
+def _overlap(a, b) -> float:
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 class FaceTracker:

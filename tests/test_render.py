@@ -65,3 +65,26 @@ def test_viseme_closes_lips_on_bilabials_and_opens_on_vowels():
     assert opening[frame(0.36)] > 0.08
     assert opening[frame(0.9)] < 0.01 and opening[0] < 0.01
     assert width.shape == (25,)
+
+
+def _variants(photo: np.ndarray) -> dict[str, np.ndarray]:
+    """The astronaut as people really upload photos: tiny in a large frame, dark, tilted."""
+    import cv2
+
+    small = cv2.resize(photo, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)  # face ~55 px
+    canvas = np.full((1200, 1600, 3), 90, np.uint8)
+    canvas[700:700 + small.shape[0], 300:300 + small.shape[1]] = small
+    height, width = photo.shape[:2]
+    tilt = cv2.warpAffine(photo, cv2.getRotationMatrix2D((width / 2, height / 2), 20, 1.0),
+                          (width, height), borderMode=cv2.BORDER_REFLECT)
+    return {"small face in a large photo": canvas, "dark": (photo * 0.3).astype(np.uint8),
+            "tilted 20 degrees": tilt}
+
+
+@pytest.mark.parametrize("variant", ["small face in a large photo", "dark", "tilted 20 degrees"])
+def test_hard_photos_still_open_and_close(photo_path, face_mesh, variant):
+    photo = _variants(load_photo(str(photo_path)))[variant]
+    renderer = PhotoRenderer(photo, face_mesh.locate(photo).landmarks)
+    wide = rendered_opening(renderer, face_mesh, 0.14)
+    closed = rendered_opening(renderer, face_mesh, 0.0)
+    assert wide > closed + 0.06, (variant, closed, wide)
