@@ -26,8 +26,8 @@ def head_motion(n_frames: int, speaking: np.ndarray, rng: np.random.Generator) -
     sway = np.stack([np.sin(2 * np.pi * 0.11 * t + phases[0]),
                      np.sin(2 * np.pi * 0.07 * t + phases[1]),
                      np.sin(2 * np.pi * 0.09 * t + phases[2])], axis=1)
-    # Nods follow the speech's energy, smoothed over about half a second so the head never jerks.
-    kernel = np.hanning(13)
+    # Nods follow the speech, smoothed over about a second so the head never jerks.
+    kernel = np.hanning(25)
     nod = np.convolve(speaking.astype(np.float32), kernel / kernel.sum(), mode="same")
     motion = sway * [0.6 * HEAD_TURN, 0.5 * HEAD_SHIFT, 0.4 * HEAD_SHIFT]
     motion[:, 2] += 0.6 * HEAD_SHIFT * (nod - nod.mean())
