@@ -52,7 +52,7 @@ def main() -> None:
              f"- slots ever most addressed: {(usage > 0).sum()} of {slots}; the {TOP_SLOTS} most used "
              f"cover {usage[np.argsort(usage)[::-1][:TOP_SLOTS]].sum() / usage.sum():.0%} of frames", "",
              "| slot | frames | phones (share of the slot's frames) |", "|---|---|---|"]
-    for slot in np.argsort(usage)[::-1][:TOP_SLOTS]:
+    for slot in [s for s in np.argsort(usage)[::-1][:TOP_SLOTS] if usage[s]]:
         counts = phones_of[int(slot)]
         total = sum(counts.values())
         top = ", ".join(f"{p} {n / total:.0%}" for p, n in counts.most_common(TOP_PHONES))

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from studio.audio import SAMPLE_RATE, frame_count, frame_loudness_db
 from studio.dataset import ROOT, Clip, clip_audio, clip_landmarks, split
 from studio.drivers import ABLATION_DRIVERS, DRIVERS
 from studio.face import FaceMesh, FaceTracker
+from studio.hub import MODELS
 from studio.measures import mouth_box, psnr, ssim, sync_measures
 from studio.geometry import mouth_in_face_frame
 from studio.render import FACE_OVAL, INTERIORS, FramePose, PhotoRenderer
@@ -29,7 +31,8 @@ from studio.video import read_frames
 
 REPORTS = ROOT / "reports"
 COLUMNS = ("open_corr", "best_lag", "lmd", "amplitude", "detect", "mouth_psnr", "mouth_ssim",
-           "outside_psnr", "silence_flicker")
+           "outside_psnr", "silence_flicker", "sync_offset", "sync_distance", "sync_confidence")
+SYNCNET = "syncnet.pt"  # the studio's SyncNet (models/syncnet.py), the LSE-style sync evaluator
 REAL_LIPS = "real-lips"  # the renderer driven by the clip's own landmarks
 SILENCE_BELOW_PEAK_DB = 35.0  # frames this far under the clip's loud frames count as silence
 
@@ -71,8 +74,20 @@ def silent_frames(samples: np.ndarray, n: int) -> np.ndarray:
     return level < np.percentile(level, 95) - SILENCE_BELOW_PEAK_DB
 
 
-def evaluate_clip(clip: Clip, drivers: dict, renderers: list[str], face_mesh: FaceMesh
-                  ) -> dict[str, dict[str, float]]:
+@dataclass
+class ClipTruth:
+    """What generated frames of one clip are measured against."""
+
+    frames: list[np.ndarray]
+    landmarks: np.ndarray  # (T, 478, 2), NaN where the real clip shows no face
+    photo: np.ndarray
+    outside: np.ndarray  # mask of pixels away from the face
+    silent: np.ndarray  # (T,) frames of silence
+    samples: np.ndarray  # 16 kHz speech
+
+
+def evaluate_clip(clip: Clip, drivers: dict, renderers: list[str], face_mesh: FaceMesh,
+                  syncnet) -> dict[str, dict[str, float]]:
     real_frames = list(read_frames(str(clip.video)))
     real_landmarks = clip_landmarks(clip)
     samples = clip_audio(clip)
@@ -82,10 +97,10 @@ def evaluate_clip(clip: Clip, drivers: dict, renderers: list[str], face_mesh: Fa
     # with a face is (measures skip frames where the real clip shows no face).
     photo = real_frames[int(np.argmax(np.isfinite(real_landmarks[:, 0, 0])))]
     photo_landmarks = face_mesh.locate(photo).landmarks
-    outside = outside_face_mask(photo_landmarks, photo.shape)
-    silent = silent_frames(samples, n)
+    truth = ClipTruth(real_frames[:n], real_landmarks, photo,
+                      outside_face_mask(photo_landmarks, photo.shape), silent_frames(samples, n), samples)
     speech = clip_speech(clip, samples, any(d.needs_phones for d in drivers.values()))
-    results = {"real": measure(real_frames[:n], real_landmarks, real_frames, None, outside, silent)}
+    results = {"real": measure(iter(truth.frames), truth, syncnet, is_real=True)}
     for renderer_name in renderers:
         renderer = PhotoRenderer(photo, photo_landmarks, renderer_name)
         motions = {name: driver.lip_offsets(speech, renderer.rest_mouth) for name, driver in drivers.items()}
@@ -93,11 +108,11 @@ def evaluate_clip(clip: Clip, drivers: dict, renderers: list[str], face_mesh: Fa
         for name, offsets in motions.items():
             frames = (renderer.frame(FramePose(offsets[k])) for k in range(n))
             row = name if len(renderers) == 1 else f"{name} ({renderer_name})"
-            results[row] = measure(frames, real_landmarks, real_frames, photo, outside, silent)
+            results[row] = measure(frames, truth, syncnet)
     return results
 
 
-def measure(frames, real_landmarks, real_frames, photo, outside, silent) -> dict[str, float]:
+def measure(frames, truth: ClipTruth, syncnet, is_real: bool = False) -> dict[str, float]:
     """All measures of one generated frame sequence against the real clip."""
     tracked, mouth_psnr, mouth_ssim, outside_psnr, flicker = [], [], [], [], []
     previous = None
@@ -105,19 +120,27 @@ def measure(frames, real_landmarks, real_frames, photo, outside, silent) -> dict
         for k, frame in enumerate(frames):
             points = tracker(frame)
             tracked.append(np.full((478, 2), np.nan, np.float32) if points is None else points)
-            if np.isfinite(real_landmarks[k, 0, 0]):
-                x0, y0, x1, y1 = mouth_box(real_landmarks[k], frame.shape)
-                mouth, real = frame[y0:y1, x0:x1], real_frames[k][y0:y1, x0:x1]
+            if np.isfinite(truth.landmarks[k, 0, 0]):
+                x0, y0, x1, y1 = mouth_box(truth.landmarks[k], frame.shape)
+                mouth, real = frame[y0:y1, x0:x1], truth.frames[k][y0:y1, x0:x1]
                 mouth_psnr.append(psnr(mouth, real))
                 mouth_ssim.append(ssim(mouth, real))
-                if previous is not None and silent[k]:
+                if previous is not None and truth.silent[k]:
                     flicker.append(np.abs(mouth.astype(np.float32) - previous[y0:y1, x0:x1]).mean())
-            if photo is not None:
-                outside_psnr.append(psnr(frame[outside], photo[outside]))
+            if not is_real:
+                outside_psnr.append(psnr(frame[truth.outside], truth.photo[truth.outside]))
             previous = frame.astype(np.float32)
-    row = sync_measures(real_landmarks, np.stack(tracked))
+    tracked = np.stack(tracked)
+    row = sync_measures(truth.landmarks, tracked)
     row.update(mouth_psnr=_mean(mouth_psnr), mouth_ssim=_mean(mouth_ssim),
                outside_psnr=_mean(outside_psnr), silence_flicker=_mean(flicker))
+    if syncnet is not None:
+        from models.checkpoint import sync_score
+        from models.prepare import landmark_offsets
+
+        sync = sync_score(syncnet, truth.samples, np.nan_to_num(landmark_offsets(tracked)))
+        row.update(sync_offset=float(sync.offset), sync_distance=sync.distance,
+                   sync_confidence=sync.confidence)
     return row
 
 
@@ -127,7 +150,7 @@ def _mean(values: list[float]) -> float:
 
 def summarise(per_clip: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
     drivers = next(iter(per_clip.values())).keys()
-    return {d: {c: _mean([v for clip in per_clip.values() if np.isfinite(v := clip[d][c])])
+    return {d: {c: _mean([v for clip in per_clip.values() if np.isfinite(v := clip[d].get(c, np.nan))])
                 for c in COLUMNS} for d in drivers}
 
 
@@ -142,7 +165,10 @@ def markdown(report: dict) -> str:
              "distance x1000 (lower is better); amplitude: std ratio of opening (1.0 is right); "
              "detect: frames with a face found; mouth PSNR/SSIM vs the real frames; outside PSNR: "
              "pixels away from the face vs the photo (100 = identical); silence_flicker: mean "
-             "absolute change of the mouth region between frames during silence (grey levels). "
+             "absolute change of the mouth region between frames during silence (grey levels); "
+             "sync_offset / sync_distance / sync_confidence: the studio's SyncNet on the tracked lip "
+             "landmarks against the audio, LSE-style (offset in frames at the smallest distance, "
+             "that distance, and median minus minimum distance over offsets -7..7). "
              f"`{REAL_LIPS}`: the renderer driven by the clip's own landmarks, so the renderer "
              "alone is judged.", ""]
     for split_name, summary in report["splits"].items():
@@ -150,8 +176,9 @@ def markdown(report: dict) -> str:
                   "| driver | " + " | ".join(COLUMNS) + " |",
                   "|---|" + "---|" * len(COLUMNS)]
         for driver, row in summary.items():
-            lines.append(f"| {driver} | " + " | ".join(f"{row[c]:.3f}" if c in ("open_corr", "amplitude", "detect", "mouth_ssim")
-                                                    else f"{row[c]:.2f}" for c in COLUMNS) + " |")
+            lines.append(f"| {driver} | " + " | ".join(
+                f"{row[c]:.3f}" if c in ("open_corr", "amplitude", "detect", "mouth_ssim", "sync_confidence")
+                else f"{row[c]:.2f}" for c in COLUMNS) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -175,6 +202,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     drivers = {name: known[name]() for name in names}
     face_mesh = FaceMesh()
+    syncnet = None
+    if (MODELS / SYNCNET).is_file():
+        from models.checkpoint import load_model
+
+        syncnet = load_model(MODELS / SYNCNET)
     started = time.time()
     report = {"command": "python -m studio.evaluate " + " ".join(argv if argv is not None else sys.argv[1:]),
               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -183,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         clips = split(split_name)[:args.limit]
         per_clip = {}
         for i, clip in enumerate(clips, 1):
-            per_clip[clip.name] = evaluate_clip(clip, drivers, args.renderers.split(","), face_mesh)
+            per_clip[clip.name] = evaluate_clip(clip, drivers, args.renderers.split(","), face_mesh, syncnet)
             print(f"[{split_name} {i}/{len(clips)}] {clip.name} "
                   + " ".join(f"{d}={r['open_corr']:.2f}" for d, r in per_clip[clip.name].items()),
                   flush=True)

@@ -5,11 +5,12 @@ Each driver maps a `Speech` and the face's rest mouth (MOUTH_POINTS in its face 
 """
 from studio.drivers.memory import ConvReferenceDriver, MemoryDriver, MemoryOffDriver
 from studio.drivers.rules import EnergyDriver, StaticDriver, VisemeDriver
+from studio.drivers.taem import TaemDriver, TaemNoSpeakerDriver
 
-DRIVERS = {driver.name: driver for driver in (StaticDriver, EnergyDriver, VisemeDriver, MemoryDriver)}
+DRIVERS = {driver.name: driver for driver in (StaticDriver, EnergyDriver, VisemeDriver, MemoryDriver, TaemDriver)}
 # Evaluation-only variants (ablations, references): measured beside DRIVERS, not offered to users.
-ABLATION_DRIVERS = {driver.name: driver for driver in (MemoryOffDriver, ConvReferenceDriver)}
-DEFAULT_SPEECH_DRIVER = "viseme"
+ABLATION_DRIVERS = {driver.name: driver for driver in (MemoryOffDriver, ConvReferenceDriver, TaemNoSpeakerDriver)}
+DEFAULT_SPEECH_DRIVER = "memory"  # beat viseme on grid-val and held-out speakers (models.selfcheck)
 DEFAULT_TEXT_DRIVER = "viseme"
 
 
