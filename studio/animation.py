@@ -28,7 +28,8 @@ def head_motion(n_frames: int, speaking: np.ndarray, rng: np.random.Generator) -
                      np.sin(2 * np.pi * 0.09 * t + phases[2])], axis=1)
     # Nods follow the speech, smoothed over about a second so the head never jerks.
     kernel = np.hanning(25)
-    nod = np.convolve(speaking.astype(np.float32), kernel / kernel.sum(), mode="same")
+    full = np.convolve(speaking.astype(np.float32), kernel / kernel.sum())  # "same" breaks
+    nod = full[len(kernel) // 2:len(kernel) // 2 + n_frames]  # on clips shorter than the kernel
     motion = sway * [0.6 * HEAD_TURN, 0.5 * HEAD_SHIFT, 0.4 * HEAD_SHIFT]
     motion[:, 2] += 0.6 * HEAD_SHIFT * (nod - nod.mean())
     motion[:, 0] += 0.4 * HEAD_TURN * (nod - nod.mean())

@@ -21,3 +21,8 @@ def test_head_motion_is_gentle_smooth_and_seeded():
     assert np.abs(motion[:, 1:]).max() <= HEAD_SHIFT
     assert np.abs(np.diff(motion, axis=0)).max() < 0.1 * HEAD_SHIFT  # no jerks between frames
     assert np.array_equal(motion, head_motion(200, speaking, np.random.default_rng(3)))
+
+
+def test_head_motion_on_clips_shorter_than_its_smoothing():
+    for n_frames in (1, 8, 24, 25, 26):
+        assert head_motion(n_frames, np.ones(n_frames), np.random.default_rng(0)).shape == (n_frames, 3)
