@@ -19,6 +19,7 @@ HOP_LENGTH = 160  # 10 ms: a whole number of mel frames per video frame
 MELS_PER_FRAME = SAMPLES_PER_FRAME // HOP_LENGTH  # 4
 N_FFT = 400  # 25 ms analysis window
 N_MELS = 80
+MEL_BLOCK = 2000  # mel frames computed at a time (20 s): memory stays flat
 PLAYBACK_RATE = 44100  # what the viewer hears; analysis never uses it
 SILENCE_DB = -50.0  # frames quieter than this (dBFS RMS) count as silence
 MIN_SPEECH_SECONDS = 0.3
@@ -56,12 +57,13 @@ def decode(path: str, sample_rate: int = SAMPLE_RATE, max_seconds: float | None 
         stated = re.search(rb"Duration: (\d+):(\d\d):(\d\d)", result.stderr)
         length = (f" lasts {int(stated[1]) * 60 + int(stated[2])} min {int(stated[3])} s;"
                   if stated else " is too long;")
-        raise StudioError(f"The audio{length} the limit is {_minutes(max_seconds)}: trim it or "
+        raise StudioError(f"The audio{length} the limit is {minutes(max_seconds)}: trim it or "
                           "split it into parts.")
     return samples
 
 
-def _minutes(seconds: float) -> str:
+def minutes(seconds: float) -> str:
+    """A duration as people say it: "90 s", "5 min"."""
     return f"{seconds / 60:g} min" if seconds >= 60 and seconds % 60 == 0 else f"{seconds:g} s"
 
 
@@ -110,10 +112,14 @@ def log_mel(samples: np.ndarray, n_frames: int) -> np.ndarray:
     n_mel = n_frames * MELS_PER_FRAME
     pad = N_FFT // 2
     padded = np.pad(audio, (pad, pad + N_FFT), mode="constant")
-    starts = np.arange(n_mel) * HOP_LENGTH + HOP_LENGTH // 2
-    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[starts]
-    spectrum = np.abs(np.fft.rfft(frames * np.hanning(N_FFT).astype(np.float32), axis=1)) ** 2
-    mel = spectrum.astype(np.float32) @ _mel_filters().T
+    windows = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)
+    window = np.hanning(N_FFT).astype(np.float32)
+    mel = np.empty((n_mel, N_MELS), np.float32)
+    # A block at a time: the spectra of a whole recording would take ~1 MB per second of audio.
+    for first in range(0, n_mel, MEL_BLOCK):
+        starts = np.arange(first, min(first + MEL_BLOCK, n_mel)) * HOP_LENGTH + HOP_LENGTH // 2
+        spectrum = np.abs(np.fft.rfft(windows[starts] * window, axis=1)) ** 2
+        mel[first:first + len(starts)] = spectrum.astype(np.float32) @ _mel_filters().T
     return np.log(mel + 1e-6).astype(np.float32)
 
 
@@ -124,7 +130,7 @@ def check_speech(samples: np.ndarray, max_seconds: float) -> None:
         raise StudioError(f"The audio is too short ({seconds:.1f} s): give at least "
                           f"{MIN_SPEECH_SECONDS:g} s of speech.")
     if seconds > max_seconds:
-        raise StudioError(f"The audio lasts {seconds:.0f} s; the limit is {_minutes(max_seconds)}: "
+        raise StudioError(f"The audio lasts {seconds:.0f} s; the limit is {minutes(max_seconds)}: "
                           "trim it or split it into parts.")
     peak_db = 20 * np.log10(np.max(np.abs(samples)) + 1e-12)
     if peak_db < SILENCE_DB:

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from studio.animation import blink_curve, head_motion
-from studio.audio import SILENCE_DB, frame_loudness_db
+from studio.audio import SILENCE_DB, frame_loudness_db, minutes
 from studio.drivers import DEFAULT_SPEECH_DRIVER, DEFAULT_TEXT_DRIVER, make_driver
 from studio.errors import StudioError
 from studio.face import FaceMesh
@@ -28,6 +28,7 @@ from studio.video import VideoWriter
 
 STAGES = ("face", "voice", "lip motion", "rendering", "encoding")
 Progress = Callable[[float, str], None]
+UPSCALE_NOTE = 1.5  # a video this many times the photo's size looks soft: say so
 VOICE_PIECE_CHARS = 300  # the voice speaks long scripts in pieces of a few sentences
 
 
@@ -51,8 +52,8 @@ class Limits:
         )
 
     def describe(self) -> str:
-        return (f"Limits: speech up to {self.max_speech_seconds:.0f} s, scripts up to "
-                f"{self.max_script_chars} characters, photos up to "
+        return (f"Limits: speech up to {minutes(self.max_speech_seconds)}, scripts up to "
+                f"{self.max_script_chars:,} characters, photos up to "
                 f"{self.max_photo_pixels // 1_000_000} megapixels, video up to "
                 f"{self.max_output_side} px on the long side.")
 
@@ -229,9 +230,13 @@ class Studio:
         clock.lap("voice")
 
         progress(0.02, "face")
-        photo = self.prepare_photo(photo, options.size)
-        face = self.face_mesh.locate(photo)
         notes = []
+        source_height, source_width = photo.shape[:2]
+        photo = self.prepare_photo(photo, options.size)
+        if max(photo.shape[:2]) > UPSCALE_NOTE * max(source_height, source_width):
+            notes.append(f"The photo is only {source_width}x{source_height} px, so the video is "
+                         "scaled up from it and looks soft: a larger photo gives a sharper video.")
+        face = self.face_mesh.locate(photo)
         if face.faces_found > 1:
             notes.append(f"{face.faces_found} faces were found; the largest one is animated.")
         iod = FaceFrame.of(face.landmarks).scale
@@ -264,10 +269,12 @@ class Studio:
                          n_frames) as writer:
             step = max(1, n_frames // 100)
             for k in range(n_frames):  # each frame goes to the encoder at once: memory stays flat
-                writer.write(renderer.frame(FramePose(offsets[k], float(blinks[k]), tuple(head[k]))))
+                frame = renderer.frame(FramePose(offsets[k], float(blinks[k]), tuple(head[k])))
+                clock.lap("rendering")
+                writer.write(frame)  # blocks while the encoder is behind: encoding time
+                clock.lap("encoding")
                 if k % step == 0:
                     render_progress(k / n_frames)
-            clock.lap("rendering")
             progress(0.96, "encoding")
             writer.close()
         clock.lap("encoding")

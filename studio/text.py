@@ -212,7 +212,8 @@ def check_script(text: str, max_chars: int) -> str:
     if not script:
         raise StudioError("The script is empty: type what the face should say.")
     if len(script) > max_chars:
-        raise StudioError(f"The script has {len(script)} characters; the limit is {max_chars}.")
+        raise StudioError(f"The script has {len(script):,} characters; the limit is {max_chars:,}: "
+                          "shorten it or split it into parts.")
     normalized = normalize_text(script)
     if not any(c.isalpha() for c in normalized):
         raise StudioError("The script has nothing the voice can say: only English text "

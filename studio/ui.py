@@ -19,6 +19,18 @@ DOWNLOAD_SECONDS = 3600  # results and uploads stay in Gradio's cache this long,
 OUTPUT_NAME = "talking-face.mp4"
 
 
+class PhotoUpload(gr.Image):
+    """A gr.Image that hands the uploaded file over untouched. Gradio's own preprocessing would
+    re-save it through Pillow as RGB (dropping 16-bit depth and turning transparency black) and
+    fail on a damaged file with a generic error; the studio's decoder handles those layouts and
+    says what is wrong with a file."""
+
+    is_template = True  # the browser draws it as the gr.Image it is
+
+    def preprocess(self, payload):
+        return payload.path if payload is not None else None
+
+
 class StudioHandlers:
     """Gradio event handlers. The pipeline loads its heavy parts on the first request."""
 
@@ -83,8 +95,8 @@ def build_ui(handlers: StudioHandlers | None = None) -> gr.Blocks:
                     "get a video of that face speaking it, lips in sync.")
         with gr.Row():
             with gr.Column():
-                photo = gr.Image(label="Face photo", type="filepath",
-                                 sources=["upload", "webcam", "clipboard"], height=360)
+                photo = PhotoUpload(label="Face photo", type="filepath",
+                                    sources=["upload", "webcam", "clipboard"], height=360)
                 gr.Examples(EXAMPLES, inputs=photo, label="Example photos")
                 with gr.Tabs():
                     with gr.Tab("Type a script"):
