@@ -15,7 +15,8 @@ from models.features import speech_features
 from studio.alignment import force_align
 from studio.audio import FPS
 from studio.dataset import ROOT
-from studio.drivers.memory import ASSETS, MemoryDriver
+from studio.drivers.memory import MemoryDriver
+from studio.hub import model_file
 
 REPORT = ROOT / "reports" / "training" / "memory_analysis.md"
 TOP_SLOTS = 16
@@ -31,7 +32,7 @@ def frame_phones(phones, n_frames: int) -> list[str]:
 
 @torch.no_grad()
 def main() -> None:
-    model = load_model(ASSETS / MemoryDriver.checkpoint)
+    model = load_model(model_file(MemoryDriver.checkpoint))
     slots = model.config.memory.slots
     entropies, winners, phones_of = [], [], {}
     for clip, data in zip(prepare.clips("grid-val"), prepare.load("grid-val")):

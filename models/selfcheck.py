@@ -14,7 +14,7 @@ from models import prepare
 from models.prepare import gap_of
 from studio.audio import SAMPLE_RATE, fit_to_frames
 from studio.dataset import ROOT
-from studio.drivers import ABLATION_DRIVERS, DRIVERS
+from studio.drivers import make_driver
 from studio.evaluate import clip_speech
 from studio.measures import MAX_LAG, lagged_correlation
 
@@ -31,7 +31,7 @@ def motion_measures(real_open: np.ndarray, predicted_open: np.ndarray) -> dict[s
 
 
 def check(split_name: str, driver_names: list[str], limit: int | None) -> dict[str, dict[str, float]]:
-    drivers = {name: {**DRIVERS, **ABLATION_DRIVERS}[name]() for name in driver_names}
+    drivers = {name: make_driver(name, include_ablations=True) for name in driver_names}
     per_driver = {name: [] for name in drivers}
     for clip, data in list(zip(prepare.clips(split_name), prepare.load(split_name)))[:limit]:
         samples = fit_to_frames(data.samples, len(data.opening), SAMPLE_RATE)  # one timeline

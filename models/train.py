@@ -30,9 +30,10 @@ from models.syncnet import SyncNet, SyncNetConfig
 from studio.audio import MELS_PER_FRAME
 from studio.dataset import ROOT
 from studio.geometry import LIP_LOWER_INNER_MID, LIP_UPPER_INNER_MID, MOUTH_INDEX, MOUTH_POINTS
+from studio.hub import MODELS
 from studio.measures import lagged_correlation
 
-ASSETS = ROOT / "assets" / "models"
+ASSETS = MODELS  # checkpoints are written where the studio reads shipped models
 CHECKPOINTS = {"syncnet": ASSETS / "syncnet.pt", "memory": ASSETS / "audio_lip_memory.pt",
                "memory-off": ASSETS / "ablation" / "memory_off.pt",
                "conv-reference": ASSETS / "ablation" / "conv_reference.pt"}

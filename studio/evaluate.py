@@ -20,7 +20,7 @@ import numpy as np
 
 from studio.audio import SAMPLE_RATE, frame_count, frame_loudness_db
 from studio.dataset import ROOT, Clip, clip_audio, clip_landmarks, split
-from studio.drivers import ABLATION_DRIVERS, DRIVERS
+from studio.drivers import ABLATION_DRIVERS, DRIVERS, make_driver
 from studio.face import FaceMesh, FaceTracker
 from studio.hub import MODELS
 from studio.measures import mouth_box, psnr, ssim, sync_measures
@@ -103,7 +103,9 @@ def evaluate_clip(clip: Clip, drivers: dict, renderers: list[str], face_mesh: Fa
     results = {"real": measure(iter(truth.frames), truth, syncnet, is_real=True)}
     for renderer_name in renderers:
         renderer = PhotoRenderer(photo, photo_landmarks, renderer_name)
-        motions = {name: driver.lip_offsets(speech, renderer.rest_mouth) for name, driver in drivers.items()}
+        bound = {name: driver.for_photo(photo, photo_landmarks) if hasattr(driver, "for_photo") else driver
+                 for name, driver in drivers.items()}
+        motions = {name: driver.lip_offsets(speech, renderer.rest_mouth) for name, driver in bound.items()}
         motions[REAL_LIPS] = real_lip_offsets(real_landmarks, renderer.rest_mouth)
         for name, offsets in motions.items():
             frames = (renderer.frame(FramePose(offsets[k])) for k in range(n))
@@ -194,13 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     args_parser.add_argument("--out", default=str(REPORTS / "evaluation"),
                              help="report path without suffix (.md and .json are written)")
     args = args_parser.parse_args(argv)
-    known = {**DRIVERS, **ABLATION_DRIVERS}
     names = [d for d in args.drivers.split(",") if d]
-    unknown = [d for d in names if d not in known]
+    unknown = [d for d in names if d not in DRIVERS + ABLATION_DRIVERS]
     if unknown:
         print(f"error: unknown driver(s) {', '.join(unknown)}", file=sys.stderr)
         return 2
-    drivers = {name: known[name]() for name in names}
+    drivers = {name: make_driver(name, include_ablations=True) for name in names}
     face_mesh = FaceMesh()
     syncnet = None
     if (MODELS / SYNCNET).is_file():

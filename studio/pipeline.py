@@ -243,6 +243,8 @@ class Studio:
         if iod < 12:
             raise StudioError("The face is too small in the photo: crop closer or use a larger photo.")
         renderer = PhotoRenderer(photo, face.landmarks)
+        if hasattr(driver, "for_photo"):  # taem: this face's speaker embedding, for this request
+            driver = driver.for_photo(photo, face.landmarks)
         clock.lap("face")
 
         voice_progress = _span(progress, 0.05, 0.25, "voice")

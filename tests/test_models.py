@@ -97,10 +97,11 @@ def test_features_ignore_the_recording_level(grid_clip):
 
 @pytest.fixture
 def tiny_driver(tmp_path, monkeypatch):
+    from studio import hub
     from studio.drivers import memory
 
     save_model(tiny_model(), tmp_path / "audio_lip_memory.pt")
-    monkeypatch.setattr(memory, "ASSETS", tmp_path)
+    monkeypatch.setattr(hub, "MODELS", tmp_path)
     memory._model.cache_clear()
     yield memory.MemoryDriver()
     memory._model.cache_clear()

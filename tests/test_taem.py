@@ -102,12 +102,12 @@ def test_checkpoint_round_trip_records_the_audio_model(tmp_path):
 
 def test_driver_follows_the_phone_timing_and_rests_in_silence(monkeypatch):
     import studio.drivers.taem as taem_driver
-    from studio.drivers import DRIVERS
+    from studio.drivers import make_driver
     from studio.speech import Speech
 
     monkeypatch.setattr(taem_driver, "_models", lambda checkpoint: (tiny_taem(), tiny_audio_model()))
     speech = Speech(np.zeros(int(1.2 * 16000), np.float32), np.zeros(1), 16000, PHONES)
-    driver = DRIVERS["taem"]()
+    driver = make_driver("taem")
     assert driver.needs_phones
     offsets = driver.lip_offsets(speech, np.zeros((len(MOUTH_POINTS), 2)))
     assert offsets.shape == (N_FRAMES, len(MOUTH_POINTS), 2)

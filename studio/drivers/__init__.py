@@ -1,22 +1,30 @@
 """Lip-motion drivers: speech in, per-frame mouth geometry out (never pixels).
 
 Each driver maps a `Speech` and the face's rest mouth (MOUTH_POINTS in its face frame) to
-(n_frames, len(MOUTH_POINTS), 2) offsets in the face frame. Learned drivers register here too.
+(n_frames, len(MOUTH_POINTS), 2) offsets in the face frame. A driver that depends on the photo
+(taem: the speaker embedding) has `for_photo(photo, landmarks)`, returning a driver bound to it.
+Classes are imported on first use, so listing the drivers (the UI, the CLI) never loads torch.
 """
-from studio.drivers.memory import ConvReferenceDriver, MemoryDriver, MemoryOffDriver
-from studio.drivers.rules import EnergyDriver, StaticDriver, VisemeDriver
-from studio.drivers.taem import TaemDriver, TaemNoSpeakerDriver
+import importlib
 
-DRIVERS = {driver.name: driver for driver in (StaticDriver, EnergyDriver, VisemeDriver, MemoryDriver, TaemDriver)}
-# Evaluation-only variants (ablations, references): measured beside DRIVERS, not offered to users.
-ABLATION_DRIVERS = {driver.name: driver for driver in (MemoryOffDriver, ConvReferenceDriver, TaemNoSpeakerDriver)}
+from studio.errors import StudioError
+
+_OFFERED = {"static": ("rules", "StaticDriver"), "energy": ("rules", "EnergyDriver"),
+            "viseme": ("rules", "VisemeDriver"), "memory": ("memory", "MemoryDriver"),
+            "taem": ("taem", "TaemDriver")}
+# Evaluation-only variants (ablations, references): measured beside the others, not offered.
+_ABLATIONS = {"memory-off": ("memory", "MemoryOffDriver"),
+              "conv-reference": ("memory", "ConvReferenceDriver"),
+              "taem-no-speaker": ("taem", "TaemNoSpeakerDriver")}
+DRIVERS = tuple(_OFFERED)
+ABLATION_DRIVERS = tuple(_ABLATIONS)
 DEFAULT_SPEECH_DRIVER = "memory"  # beat viseme on grid-val and held-out speakers (models.selfcheck)
-DEFAULT_TEXT_DRIVER = "viseme"
+DEFAULT_TEXT_DRIVER = "taem"  # the voice's own phone timing drives the frozen audio model's lips
 
 
-def make_driver(name: str):
-    from studio.errors import StudioError
-
-    if name not in DRIVERS:
-        raise StudioError(f"Unknown driver '{name}'; choose one of: {', '.join(DRIVERS)}.")
-    return DRIVERS[name]()
+def make_driver(name: str, include_ablations: bool = False):
+    known = {**_OFFERED, **(_ABLATIONS if include_ablations else {})}
+    if name not in known:
+        raise StudioError(f"Unknown driver '{name}'; choose one of: {', '.join(known)}.")
+    module, cls = known[name]
+    return getattr(importlib.import_module(f"studio.drivers.{module}"), cls)()

@@ -1,15 +1,13 @@
 """Learned drivers: lip offsets predicted from the speech itself by networks trained on real
 recordings (models/train.py), shipped under assets/models/ and loaded once, on first use."""
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from studio.audio import SILENCE_DB, frame_loudness_db
-from studio.errors import StudioError
+from studio.hub import model_file
 from studio.speech import Speech
 
-ASSETS = Path(__file__).resolve().parent.parent.parent / "assets" / "models"
 SMOOTHING_SIGMA = 1.0  # frames; a symmetric kernel, so the lips do not lag the audio
 SPEECH_RANGE_DB = 35.0  # frames this far below the loud speech are silence
 SILENCE_FLOOR_DB = SILENCE_DB - 30  # ... and so is anything this quiet, whatever the recording
@@ -17,12 +15,10 @@ ONSET_FRAMES = 2  # lips part before the sound starts and close after it ends
 
 
 @lru_cache(maxsize=None)
-def _model(path: Path):
-    if not path.exists():
-        raise StudioError(f"The lip model {path.name} is missing: run `python -m models.train`.")
+def _model(name: str):
     from models.checkpoint import load_model
 
-    return load_model(path)
+    return load_model(model_file(name))
 
 
 def smooth(series: np.ndarray, sigma: float = SMOOTHING_SIGMA) -> np.ndarray:
@@ -53,7 +49,7 @@ class LearnedDriver:
     def lip_offsets(self, speech: Speech, rest_mouth: np.ndarray) -> np.ndarray:
         from models.checkpoint import predict_offsets
 
-        offsets = predict_offsets(_model(ASSETS / self.checkpoint), speech.samples, speech.n_frames)
+        offsets = predict_offsets(_model(self.checkpoint), speech.samples, speech.n_frames)
         return smooth(offsets) * speech_gate(speech.samples, speech.n_frames)[:, None, None]
 
 

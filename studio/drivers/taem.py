@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from studio.audio import FPS
-from studio.drivers.memory import ASSETS, ONSET_FRAMES, smooth
+from studio.drivers.memory import ONSET_FRAMES, smooth
+from studio.hub import model_file
 from studio.errors import StudioError
 from studio.geometry import MOUTH_POINTS
 from studio.phonemes import SILENCE, Segment
@@ -32,9 +33,7 @@ def _models(checkpoint: str):
     from models.checkpoint import load_model
     from models.taem import file_digest, load_taem
 
-    path, audio_path = ASSETS / checkpoint, ASSETS / AUDIO_MODEL
-    if not path.exists() or not audio_path.exists():
-        raise StudioError(f"The text lip model {checkpoint} is missing: run `python -m models.train_taem`.")
+    path, audio_path = model_file(checkpoint), model_file(AUDIO_MODEL)
     taem, trained_against = load_taem(path)
     if trained_against["digest"] != file_digest(audio_path):
         raise StudioError(f"{checkpoint} was trained against another {AUDIO_MODEL}: "
