@@ -32,12 +32,11 @@ from studio.drivers.taem import TaemNoSpeakerDriver, predicted_phones, text_lip_
 from studio.geometry import (LIP_LOWER_INNER_MID, LIP_UPPER_INNER_MID, MOUTH_INDEX, MOUTH_POINTS, FaceFrame,
                              mouth_in_face_frame, rest_mouth)
 from studio.measures import sync_measures
-from studio.phonemes import SILENCE, Segment
+from studio.phonemes import BILABIALS, SILENCE, Segment
 from studio.speech import Speech, speech_from_tracks
 
 REPORT = ROOT / "reports" / "taem"
 MEASURES = ("open_corr", "best_lag", "lmd", "amplitude")
-BILABIALS = ("P", "B", "M")
 CLOSED_SHARE = 0.25  # lips count as closed below this share of the utterance's 95th-percentile gap
 EXAMPLE_PHOTO = ROOT / "assets" / "examples" / "astronaut.jpg"
 # Studio scripts beyond GRID's vocabulary, rich in bilabials.

@@ -134,3 +134,14 @@ def test_dtw_and_time_warp_leave_matching_timelines_alone():
     rest = np.zeros((len(MOUTH_POINTS), 2), np.float32)
     assert np.allclose(dtw_warp(rest + offsets, offsets, rest), offsets)
     assert np.allclose(warp(offsets, (np.arange(20) + 0.5) / FPS), offsets)
+
+
+def test_lips_meet_on_every_bilabial():
+    from studio.drivers.taem import bilabial_closure
+    from studio.phonemes import Segment
+
+    phones = [Segment("sil", 0, 0.2), Segment("B", 0.2, 0.26), Segment("AA", 0.26, 0.4),
+              Segment("M", 0.4, 0.43), Segment("P", 0.98, 1.0)]
+    closure = bilabial_closure(phones, 25)
+    assert closure[5] == 1 and closure[10] == 1 and closure[24] == 1  # B, M, P at the clip's end
+    assert closure[7] == 0 and closure[4] == 0.5

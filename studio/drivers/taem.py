@@ -21,7 +21,7 @@ from studio.drivers.memory import ONSET_FRAMES, smooth
 from studio.hub import model_file
 from studio.errors import StudioError
 from studio.geometry import MOUTH_POINTS
-from studio.phonemes import SILENCE, Segment
+from studio.phonemes import BILABIALS, SILENCE, Segment
 from studio.speech import Speech
 
 AUDIO_MODEL = "audio_lip_memory.pt"
@@ -70,7 +70,19 @@ def text_lip_offsets(phones: list[Segment], n_frames: int, speaker: np.ndarray |
     latents, _ = taem(PhoneBatch.of([phones]), n_frames, speaker_tensor(speaker))
     offsets = lips_from_latents(audio_model, latents)[0].numpy() * audio_model.config.offset_scale
     offsets = offsets.reshape(n_frames, len(MOUTH_POINTS), 2)
-    return smooth(offsets) * phone_gate(phones, n_frames)[:, None, None]
+    open_share = phone_gate(phones, n_frames) * (1 - bilabial_closure(phones, n_frames))
+    return smooth(offsets) * open_share[:, None, None]
+
+
+def bilabial_closure(phones: list[Segment], n_frames: int) -> np.ndarray:
+    """(n_frames,) 1 on the frame at the middle of each P, B or M, half on its neighbours: the
+    learned lips pass through these closures too smoothly to always meet, and a viewer sees it."""
+    closure = np.zeros(n_frames + 2, np.float32)  # one frame of padding either side
+    for phone in phones:
+        if phone.label in BILABIALS:
+            middle = min(int((phone.start + phone.end) / 2 * FPS), n_frames - 1) + 1
+            closure[middle - 1:middle + 2] = np.maximum(closure[middle - 1:middle + 2], [0.5, 1, 0.5])
+    return closure[1:-1]
 
 
 @torch.no_grad()
