@@ -13,11 +13,9 @@ import argparse
 import csv
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from models import prepare
 from models.augment import AugmentConfig, augment, change_tempo

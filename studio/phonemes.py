@@ -30,3 +30,14 @@ class Segment:
 def strip_stress(phone: str) -> str:
     """'AH0' -> 'AH'; already plain phones pass through."""
     return phone.rstrip("012")
+
+
+def merge_silences(phones: list[Segment]) -> list[Segment]:
+    """One "sil" where two silences meet (between sentences, or pieces of long speech)."""
+    merged: list[Segment] = []
+    for phone in phones:
+        if merged and phone.label == SILENCE == merged[-1].label:
+            merged[-1] = Segment(SILENCE, merged[-1].start, phone.end)
+        else:
+            merged.append(phone)
+    return merged

@@ -6,7 +6,7 @@ import numpy as np
 
 from studio.audio import (FPS, PLAYBACK_RATE, SAMPLE_RATE, check_speech, decode, frame_count,
                           resample)
-from studio.phonemes import SILENCE, Segment
+from studio.phonemes import SILENCE, Segment, merge_silences
 
 # Long work is done in pieces of at most this length, cut at pauses, so that memory stays flat
 # and progress moves (phone recognition holds a lattice that grows with the audio's length).
@@ -90,14 +90,3 @@ def pause_cuts(samples: np.ndarray, piece_seconds: float = PIECE_SECONDS) -> lis
         cuts.append(low + int(np.argmin(window_power)) + _PAUSE_WINDOW // 2)
         start = cuts[-1]
     return cuts
-
-
-def merge_silences(phones: list[Segment]) -> list[Segment]:
-    """One "sil" where two pieces' silences meet."""
-    merged: list[Segment] = []
-    for phone in phones:
-        if merged and phone.label == SILENCE == merged[-1].label:
-            merged[-1] = Segment(SILENCE, merged[-1].start, phone.end)
-        else:
-            merged.append(phone)
-    return merged

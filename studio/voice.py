@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from studio.errors import StudioError
-from studio.phonemes import SILENCE, Segment
+from studio.phonemes import SILENCE, Segment, merge_silences
 from studio.text import normalize_text, split_words
 
 MIN_RATE, MAX_RATE = 0.5, 2.0
@@ -188,17 +188,6 @@ def _word_spans(words: list[list[str]], units: list[tuple[str, int, int]]
     return spans
 
 
-def _merge_silences(phones: list[Segment]) -> list[Segment]:
-    """One "sil" where a sentence's end meets the next one's start."""
-    merged: list[Segment] = []
-    for phone in phones:
-        if merged and phone.label == SILENCE == merged[-1].label:
-            merged[-1] = Segment(SILENCE, merged[-1].start, phone.end)
-        else:
-            merged.append(phone)
-    return merged
-
-
 def split_sentences(text: str) -> list[str]:
     """Sentences end at . ! or ? before a capital ("U.S. states" stays one sentence)."""
     ends = r"(?:(?<=[.!?])|(?<=[.!?][\"')]))\s+(?=[\"'(]?[A-Z0-9])"
@@ -287,7 +276,7 @@ class Voice:
             phones += [Segment(label, a / sr, b / sr) for label, a, b in timed]
             sentences.append(Segment(sentence, timed[0][1] / sr, offset / sr))
         return SpeechTrack(samples=np.concatenate(audio).astype(np.float32), sample_rate=sr,
-                           phones=_merge_silences(phones), words=words, sentences=sentences)
+                           phones=merge_silences(phones), words=words, sentences=sentences)
 
 
 COQUI_MODEL_VARIABLE = "STUDIO_COQUI_MODEL"
