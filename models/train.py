@@ -173,6 +173,18 @@ def build(run: str, offset_scale: float):
     return SpeechToLips(SpeechToLipsConfig(use_memory=run == "memory", offset_scale=offset_scale))
 
 
+
+def optimise(model, optimiser, schedule, losses: dict, running: dict, every: int) -> None:
+    """One step on the summed losses (gradients clipped at norm 1), adding to their running means
+    over `every` steps."""
+    optimiser.zero_grad()
+    sum(losses.values()).backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimiser.step()
+    schedule.step()
+    for k, v in losses.items():
+        running[k] = running.get(k, 0.0) + v.item() / every
+
 def train(run: str, data: dict[str, list[ClipData]], offset_scale: float) -> None:
     config = RUN_TRAINING[run]
     torch.manual_seed(config.seed)
@@ -206,14 +218,7 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float) -> Non
                 losses.update({f"recalled_{k}": v for k, v in recall.items()})
             if syncnet is not None:
                 losses.update(sync_losses(syncnet, mel, predicted, lips, mask, config.sync_weight))
-        total = sum(losses.values())
-        optimiser.zero_grad()
-        total.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimiser.step()
-        schedule.step()
-        for k, v in losses.items():
-            running[k] = running.get(k, 0.0) + v.item() / config.eval_every
+        optimise(model, optimiser, schedule, losses, running, config.eval_every)
         if step % config.eval_every == 0 or step == config.steps:
             row = {"step": step, "seconds": round(time.time() - started, 1),
                    **{k: round(v, 5) for k, v in running.items()}}

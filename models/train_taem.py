@@ -22,7 +22,7 @@ from models.checkpoint import load_model
 from models.features import mel_power, model_input
 from models.prepare import gap_of
 from models.taem import TAEM, PhoneBatch, TAEMConfig, audio_latents, lips_from_latents, save_taem
-from models.train import ASSETS, CURVES, lip_losses, masked_mean, plot_curves
+from models.train import ASSETS, CURVES, lip_losses, masked_mean, optimise, plot_curves
 from studio.measures import lagged_correlation
 from studio.phonemes import Segment
 
@@ -128,13 +128,7 @@ def train(run: str, data: dict[str, list[Utterance]], audio_model, config: TAEMT
     for step in range(1, config.steps + 1):
         picks = torch.randint(len(train_set), (config.batch,), generator=generator)
         result, _ = losses(model, audio_model, [train_set[i] for i in picks], latent_std, config)
-        optimiser.zero_grad()
-        sum(result.values()).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimiser.step()
-        schedule.step()
-        for k, v in result.items():
-            running[k] = running.get(k, 0.0) + v.item() / config.eval_every
+        optimise(model, optimiser, schedule, result, running, config.eval_every)
         if step % config.eval_every == 0 or step == config.steps:
             row = {"step": step, "seconds": round(time.time() - started, 1),
                    **{k: round(v, 5) for k, v in running.items()},

@@ -20,7 +20,7 @@ from studio.dataset import ROOT, shared_data
 
 EXAMPLES = ROOT / "assets" / "examples"
 FACE = EXAMPLES / "astronaut.jpg"
-WIDE_FACE = EXAMPLES / "grid-s1-speaker.jpg"  # 360x288: shows whether EXIF rotation is applied
+WIDE_FACE = EXAMPLES / "grid-speaker.jpg"  # 360x288: shows whether EXIF rotation is applied
 SPEECH_CLIP = "bbaf2n"  # "bin blue at f two now", 3 s
 SCRIPT = "Hello there, how are you today?"
 SIZE = 256  # every case renders small: the matrix is about input handling, not speed

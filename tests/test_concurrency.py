@@ -54,7 +54,7 @@ def test_simultaneous_users_get_their_own_results(server, tmp_path, grid_clip):
 
     url, counting, work = server
     odd = tmp_path / "..;$(touch x) talking-face.mp4.jpg"  # an upload's name never picks a path
-    shutil.copy(EXAMPLES / "grid-s1-speaker.jpg", odd)
+    shutil.copy(EXAMPLES / "grid-speaker.jpg", odd)
     options = ("256", False, True, "default")
     scripts = {EXAMPLES / "astronaut.jpg": ("Hi.", (256, 256)),
                odd: ("Good morning, class. Today we learn about the moon.", (256, 204)),
