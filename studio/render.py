@@ -1,10 +1,12 @@
-"""Renderer v1: warps the photo's lips, jaw and eyelids to the driven geometry at the photo's own
-resolution, paints the opened mouth's interior, and leaves every pixel outside the head untouched.
+"""The renderer: warps the photo's lips, jaw and eyelids to the driven geometry at the photo's own
+resolution, fills the opened mouth's interior, and leaves every pixel outside the head untouched.
 
 One triangle mesh covers the face: moving points (mouth, jaw, eyelids), fixed anchors (nose,
 cheeks, brows) and a fixed ring around the head. Each output pixel is fetched from the photo
 through its triangle's affine map (piecewise linear, so no seams); the ring pins the border, so
-everything beyond it is the photo itself.
+everything beyond it is the photo itself. The interior is painted (cavity, teeth, tongue in the
+person's colours) or, where the photo itself shows an open mouth, taken from the photo (v2); v1,
+the first renderer, stays selectable so the evaluation can compare the two.
 """
 from dataclasses import dataclass
 
