@@ -26,7 +26,7 @@ from studio.hub import MODELS
 from studio.measures import mouth_box, psnr, ssim, sync_measures
 from studio.geometry import mouth_in_face_frame
 from studio.render import FACE_OVAL, INTERIORS, FramePose, PhotoRenderer
-from studio.speech import Speech
+from studio.speech import Speech, time_phones
 from studio.video import read_frames
 
 REPORTS = ROOT / "reports"
@@ -42,12 +42,7 @@ def clip_speech(clip: Clip, samples: np.ndarray, needs_phones: bool) -> Speech:
     transcript (GRID) or by phone recognition (clips without one)."""
     speech = Speech(samples, samples, SAMPLE_RATE)
     if needs_phones:
-        from studio.alignment import force_align, recognize_phones
-
-        if clip.transcript:
-            speech.words, speech.phones = force_align(samples, clip.transcript)
-        else:
-            speech.phones = recognize_phones(samples)
+        time_phones(speech, clip.transcript, needs_phones)
     return speech
 
 

@@ -20,9 +20,8 @@ from studio.drivers import DEFAULT_SPEECH_DRIVER, DEFAULT_TEXT_DRIVER, make_driv
 from studio.errors import StudioError
 from studio.face import FaceMesh
 from studio.geometry import FaceFrame
-from studio.phonemes import Segment
 from studio.render import FramePose, PhotoRenderer
-from studio.speech import Speech, find_phones, speech_from_audio, speech_from_tracks
+from studio.speech import Speech, speech_from_audio, speech_from_tracks, time_phones
 from studio.text import check_script
 from studio.video import VideoWriter
 
@@ -188,7 +187,7 @@ class Studio:
     def speak(self, script: str, rate: float, progress: Callable[[float], None]) -> Speech:
         """The voice speaks the script a few sentences at a time, so progress moves on long
         scripts; the pieces join with the voice's own pause between sentences, so no seam."""
-        from studio.voice import MAX_RATE, MIN_RATE, SENTENCE_PAUSE, split_sentences
+        from studio.voice import SENTENCE_PAUSE, clamp_rate, split_sentences
 
         pieces = [""]
         for sentence in split_sentences(script):
@@ -200,21 +199,7 @@ class Studio:
         for k, piece in enumerate(pieces):
             tracks.append(self.voice.synthesize(piece, rate=rate))
             progress((k + 1) / len(pieces))
-        return speech_from_tracks(tracks, SENTENCE_PAUSE / min(max(rate, MIN_RATE), MAX_RATE))
-
-    def time_phones(self, speech: Speech, transcript: str | None, needs_phones: bool,
-                    progress: Callable[[float], None]) -> None:
-        """Phone timings of a recording: aligned to its (checked) transcript, else recognised if
-        the driver needs them."""
-        if transcript:
-            from studio.alignment import force_align
-
-            speech.words, speech.phones = force_align(speech.samples, transcript)
-            if speech.words:  # one cue per transcript; subtitle_cues splits it at word times
-                speech.sentences = [Segment(transcript, speech.words[0].start,
-                                            speech.words[-1].end)]
-        elif needs_phones:
-            speech.phones = find_phones(speech.samples, progress)
+        return speech_from_tracks(tracks, SENTENCE_PAUSE / clamp_rate(rate))
 
     def render(self, photo: np.ndarray, out_path: str, *, text: str | None = None,
                audio: str | None = None, transcript: str | None = None,
@@ -252,7 +237,7 @@ class Studio:
         if script is not None:
             speech = self.speak(script, options.rate, voice_progress)
         else:
-            self.time_phones(speech, transcript, driver.needs_phones, voice_progress)
+            time_phones(speech, transcript, driver.needs_phones, voice_progress)
         clock.lap("voice")
 
         progress(0.25, "lip motion")

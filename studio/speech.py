@@ -63,6 +63,20 @@ def speech_from_tracks(tracks: Sequence, pause: float) -> Speech:
                   words, sentences)
 
 
+def time_phones(speech: Speech, transcript: str | None, needs_phones: bool,
+                progress: Callable[[float], None] = lambda fraction: None) -> None:
+    """Phone timings of a recording: aligned to its transcript, else recognised if the driver
+    needs them."""
+    if transcript:
+        from studio.alignment import force_align
+
+        speech.words, speech.phones = force_align(speech.samples, transcript)
+        if speech.words:  # one cue per transcript; subtitle_cues splits it at word times
+            speech.sentences = [Segment(transcript, speech.words[0].start, speech.words[-1].end)]
+    elif needs_phones:
+        speech.phones = find_phones(speech.samples, progress)
+
+
 def find_phones(samples: np.ndarray, progress: Callable[[float], None]) -> list[Segment]:
     """Phones heard in speech without a transcript, piece by piece (cut at pauses)."""
     from studio.alignment import recognize_phones

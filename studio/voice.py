@@ -188,6 +188,11 @@ def _word_spans(words: list[list[str]], units: list[tuple[str, int, int]]
     return spans
 
 
+def clamp_rate(rate: float) -> float:
+    """The speaking rate the voices accept: MIN_RATE to MAX_RATE."""
+    return min(max(rate, MIN_RATE), MAX_RATE)
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences end at . ! or ? before a capital ("U.S. states" stays one sentence)."""
     ends = r"(?:(?<=[.!?])|(?<=[.!?][\"')]))\s+(?=[\"'(]?[A-Z0-9])"
@@ -240,7 +245,7 @@ class Voice:
         from piper import SynthesisConfig
 
         model = self._piper()
-        rate = min(max(rate, MIN_RATE), MAX_RATE)
+        rate = clamp_rate(rate)
         config = SynthesisConfig(length_scale=model.config.length_scale / rate)
         sr = self.sample_rate
         pause = round(SENTENCE_PAUSE / rate * sr)
@@ -306,7 +311,7 @@ class CoquiVoice:
                 self._model = TTS(model_path=f"{self.model_dir}/model.pth",
                                   config_path=f"{self.model_dir}/config.json")
         script = normalize_text(text)
-        rate = min(max(rate, MIN_RATE), MAX_RATE)
+        rate = clamp_rate(rate)
         samples = np.asarray(self._model.tts(text=script, speed=rate), np.float32)
         sample_rate = int(self._model.synthesizer.output_sample_rate)
         words, phones = force_align(resample(samples, sample_rate, SAMPLE_RATE), script)
