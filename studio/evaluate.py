@@ -31,7 +31,7 @@ from studio.video import read_frames
 
 REPORTS = ROOT / "reports"
 COLUMNS = ("open_corr", "best_lag", "lmd", "amplitude", "detect", "mouth_psnr", "mouth_ssim",
-           "outside_psnr", "silence_flicker", "sync_offset", "sync_distance", "sync_confidence")
+           "outside_psnr", "outside_diff", "silence_flicker", "sync_offset", "sync_distance", "sync_confidence")
 SYNCNET = "syncnet.pt"  # the studio's SyncNet (models/syncnet.py), the LSE-style sync evaluator
 REAL_LIPS = "real-lips"  # the renderer driven by the clip's own landmarks
 SILENCE_BELOW_PEAK_DB = 35.0  # frames this far under the clip's loud frames count as silence
@@ -111,7 +111,7 @@ def evaluate_clip(clip: Clip, drivers: dict, renderers: list[str], face_mesh: Fa
 
 def measure(frames, truth: ClipTruth, syncnet, is_real: bool = False) -> dict[str, float]:
     """All measures of one generated frame sequence against the real clip."""
-    tracked, mouth_psnr, mouth_ssim, outside_psnr, flicker = [], [], [], [], []
+    tracked, mouth_psnr, mouth_ssim, outside_psnr, outside_diff, flicker = [], [], [], [], [], []
     previous = None
     with FaceTracker() as tracker:
         for k, frame in enumerate(frames):
@@ -125,12 +125,15 @@ def measure(frames, truth: ClipTruth, syncnet, is_real: bool = False) -> dict[st
                 if previous is not None and truth.silent[k]:
                     flicker.append(np.abs(mouth.astype(np.float32) - previous[y0:y1, x0:x1]).mean())
             if not is_real:
-                outside_psnr.append(psnr(frame[truth.outside], truth.photo[truth.outside]))
+                outside, photo = frame[truth.outside], truth.photo[truth.outside]
+                outside_psnr.append(psnr(outside, photo))
+                outside_diff.append(np.abs(outside.astype(np.float32) - photo).mean())
             previous = frame.astype(np.float32)
     tracked = np.stack(tracked)
     row = sync_measures(truth.landmarks, tracked)
     row.update(mouth_psnr=_mean(mouth_psnr), mouth_ssim=_mean(mouth_ssim),
-               outside_psnr=_mean(outside_psnr), silence_flicker=_mean(flicker))
+               outside_psnr=_mean(outside_psnr), outside_diff=_mean(outside_diff),
+               silence_flicker=_mean(flicker))
     if syncnet is not None:
         from models.checkpoint import sync_score
         from models.prepare import landmark_offsets
@@ -161,7 +164,8 @@ def markdown(report: dict) -> str:
              "better); best_lag: lag in frames with the best correlation; LMD: lip landmark "
              "distance x1000 (lower is better); amplitude: std ratio of opening (1.0 is right); "
              "detect: frames with a face found; mouth PSNR/SSIM vs the real frames; outside PSNR: "
-             "pixels away from the face vs the photo (100 = identical); silence_flicker: mean "
+             "pixels away from the face vs the photo (100 = identical); outside_diff: their mean "
+             "absolute difference (grey levels); silence_flicker: mean "
              "absolute change of the mouth region between frames during silence (grey levels); "
              "sync_offset / sync_distance / sync_confidence: the studio's SyncNet on the tracked lip "
              "landmarks against the audio, LSE-style (offset in frames at the smallest distance, "

@@ -150,17 +150,7 @@ class PhotoRenderer:
         owner = np.zeros((y1 - y0, x1 - x0), np.int32)
         to_source = np.zeros((len(self.triangles) + 1, 2, 3), np.float32)
         to_source[0] = [[1, 0, 0], [0, 1, 0]]  # pixels outside the mesh stay where they are
-        dst = targets[self.triangles]  # (N, 3, 2), all triangles at once: a loop costs 3x more
-        edges = dst[:, 1:] - dst[:, :1]
-        area = edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]
-        drawn = np.flatnonzero(np.abs(area) >= 1e-3)  # a closed mouth's inner triangles collapse
-        # The affine map from each drawn triangle to its source: edges (columns) map onto edges.
-        src = self.source[self.triangles[drawn]]
-        e, d = edges[drawn], area[drawn, None, None]
-        inverse = np.stack([np.stack([e[:, 1, 1], -e[:, 1, 0]], 1), np.stack([-e[:, 0, 1], e[:, 0, 0]], 1)], 1) / d
-        linear = (src[:, 1:] - src[:, :1]).transpose(0, 2, 1) @ inverse
-        to_source[drawn + 1, :, :2] = linear
-        to_source[drawn + 1, :, 2] = src[:, 0] - (linear @ dst[drawn, 0, :, None])[..., 0]
+        drawn, to_source[1:] = triangle_maps(targets[self.triangles], self.source[self.triangles])
         polygons = np.round(local[self.triangles] * 16).astype(np.int32)
         for k in drawn:
             cv2.fillConvexPoly(owner, polygons[k], int(k) + 1, lineType=cv2.LINE_8, shift=4)
@@ -268,6 +258,23 @@ class MouthGap:
     rows_above_lip: np.ndarray  # pixels above the lower lip
     gap: float  # largest lip gap, pixels
     width: float  # corner to corner, pixels
+
+
+def triangle_maps(dst: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Affine maps (N, 2, 3) taking each triangle of `dst` (N, 3, 2) onto the same one of `src`,
+    all at once (a per-triangle loop costs several times more), and the indices of the triangles
+    that have an area (a closed mouth's inner triangles collapse; their maps stay zero)."""
+    edges = dst[:, 1:] - dst[:, :1]  # (N, 2 edges, xy)
+    area = edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]
+    drawn = np.flatnonzero(np.abs(area) >= 1e-3)
+    e, det = edges[drawn], area[drawn, None, None]
+    # The linear part maps dst's edge vectors onto src's: src_edges @ inverse(dst_edges).
+    inverse = np.stack([np.stack([e[:, 1, 1], -e[:, 1, 0]], 1), np.stack([-e[:, 0, 1], e[:, 0, 0]], 1)], 1) / det
+    linear = (src[drawn, 1:] - src[drawn, :1]).transpose(0, 2, 1) @ inverse
+    maps = np.zeros((len(dst), 2, 3), np.float32)
+    maps[drawn, :, :2] = linear
+    maps[drawn, :, 2] = src[drawn, 0] - (linear @ dst[drawn, 0, :, None])[..., 0]
+    return drawn, maps
 
 
 def lip_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:

@@ -8,7 +8,7 @@ from studio.face import FaceMesh
 from studio.geometry import ParametricMouth, mouth_opening, rest_mouth
 from studio.phonemes import Segment
 from studio.pipeline import load_photo
-from studio.render import FramePose, PhotoRenderer
+from studio.render import FramePose, PhotoRenderer, triangle_maps
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +88,15 @@ def test_hard_photos_still_open_and_close(photo_path, face_mesh, variant):
     wide = rendered_opening(renderer, face_mesh, 0.14)
     closed = rendered_opening(renderer, face_mesh, 0.0)
     assert wide > closed + 0.06, (variant, closed, wide)
+
+
+def test_triangle_maps_match_opencv():
+    import cv2
+
+    rng = np.random.default_rng(0)
+    dst, src = rng.uniform(0, 100, (50, 3, 2)).astype(np.float32), rng.uniform(0, 100, (50, 3, 2)).astype(np.float32)
+    dst[7] = [[1, 1], [2, 2], [3, 3]]  # collapsed: not drawn
+    drawn, maps = triangle_maps(dst, src)
+    assert 7 not in drawn and len(drawn) == 49 and not maps[7].any()
+    for k in drawn:
+        assert np.allclose(maps[k], cv2.getAffineTransform(dst[k], src[k]), rtol=1e-3, atol=1e-2)
