@@ -86,14 +86,17 @@ def augment(power: torch.Tensor, config: AugmentConfig, generator: torch.Generat
     return power
 
 
-def change_tempo(power: torch.Tensor, lips: torch.Tensor, mask: torch.Tensor,
-                 factor: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Speak the whole batch `factor` times faster: audio (B, M, F), lips (B, T, D), mask (B, T),
-    resampled together so they stay on the frame-exact timeline (M = T * MELS_PER_FRAME)."""
+def change_tempo(power: torch.Tensor, phones: torch.Tensor, lips: torch.Tensor, mask: torch.Tensor,
+                 factor: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Speak the whole batch `factor` times faster: audio (B, M, F), phone indices (B, T), lips
+    (B, T, D), mask (B, T), resampled together so they stay on the frame-exact timeline
+    (M = T * MELS_PER_FRAME)."""
     frames = max(8, round(lips.shape[1] / factor))
-    stretch = lambda x, n: F.interpolate(x.transpose(1, 2), size=n, mode="linear",
-                                         align_corners=False).transpose(1, 2)
+    stretch = lambda x, n, mode="linear": F.interpolate(  # noqa: E731
+        x.transpose(1, 2), size=n, mode=mode, **({} if mode == "nearest" else {"align_corners": False})
+    ).transpose(1, 2)
     power = stretch(power, frames * MELS_PER_FRAME)
+    phones = stretch(phones[..., None].float(), frames, "nearest")[..., 0].long()
     lips = stretch(lips, frames)
     mask = stretch(mask[..., None], frames)[..., 0] > 0.999  # a frame next to a gap stays out
-    return power, lips, mask
+    return power, phones, lips, mask

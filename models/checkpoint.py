@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from models.conv_reference import ConvReference, ConvReferenceConfig
-from models.features import speech_features
+from models.features import heard_phones, speech_features
 from models.speech_to_lips import SpeechToLips, SpeechToLipsConfig
 from models.syncnet import Sync, SyncNet, SyncNetConfig
 from studio.geometry import MOUTH_POINTS
@@ -36,7 +36,8 @@ def load_model(path: Path) -> torch.nn.Module:
 def predict_offsets(model: torch.nn.Module, samples: np.ndarray, n_frames: int) -> np.ndarray:
     """16 kHz speech -> (n_frames, len(MOUTH_POINTS), 2) lip offsets in face-frame units."""
     mel = speech_features(samples, n_frames, model.config.features)
-    scaled, _, _ = model(mel)
+    phones = heard_phones(samples, n_frames) if model.config.audio.phones else None
+    scaled, _, _ = model(mel, phones)
     return (scaled[0].numpy() * model.config.offset_scale).reshape(n_frames, len(MOUTH_POINTS), 2)
 
 

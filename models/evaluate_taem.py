@@ -232,7 +232,7 @@ def markdown(report: dict) -> str:
              "LMD x1000 (lower is better), amplitude 1.0 is right. Through the studio (renderer and "
              "FaceMesh on the rendered frames; the unbound `taem` uses the training speakers' mean "
              "embedding): reports/taem-studio.md, from `python -m studio.evaluate --splits grid-test "
-             "--drivers memory,viseme,taem --limit 25 --out reports/taem-studio`.", "",
+             "--drivers memory,viseme,taem --out reports/taem-studio`.", "",
              "| driver | " + " | ".join(MEASURES) + " |", "|---|" + "---|" * len(MEASURES)]
     for name, row in report["grid_test"].items():
         lines.append(f"| {name} | " + " | ".join(f"{row[m]:.3f}" if m != "lmd" else f"{row[m]:.2f}"

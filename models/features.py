@@ -1,5 +1,6 @@
 """What the audio side of every model reads: the studio's log-mel (studio.audio.log_mel) with the
-recording's level taken out, so a quiet phone recording and a studio microphone look alike.
+recording's level taken out, so a quiet phone recording and a studio microphone look alike, and,
+for the lip models, the phones a speaker-independent recogniser hears in it.
 
 Training works on mel power (augmentation adds noise and reverberation there); inference and
 training share `model_input`, so both see exactly the same features.
@@ -10,10 +11,12 @@ import numpy as np
 import torch
 
 from studio.audio import log_mel
+from studio.phonemes import PHONE_INDEX, PHONES, frame_phones
 
 MEL_EPSILON = 1e-6  # the floor inside studio.audio.log_mel: log(power + 1e-6)
 REFERENCE_PERCENTILE = 95  # the loud frames of speech set the level
 INPUT_CENTRE, INPUT_SCALE = -9.0, 5.0  # log power -> roughly [-1, 2]
+NO_PHONE = len(PHONES)  # phone index meaning "no phonetic evidence" (dropped out in training)
 
 
 @dataclass
@@ -42,3 +45,12 @@ def model_input(power: torch.Tensor, config: FeatureConfig) -> torch.Tensor:
 def speech_features(samples: np.ndarray, n_frames: int, config: FeatureConfig) -> torch.Tensor:
     """16 kHz speech -> (1, n_frames * MELS_PER_FRAME, N_MELS) model input."""
     return model_input(mel_power(torch.from_numpy(log_mel(samples, n_frames))[None]), config)
+
+
+def heard_phones(samples: np.ndarray, n_frames: int) -> torch.Tensor:
+    """16 kHz speech -> (1, n_frames) index of the phone pocketsphinx's multi-speaker acoustic model
+    hears at each frame: phonetic evidence that does not depend on whose voice it is."""
+    from studio.speech import find_phones
+
+    labels = frame_phones(find_phones(samples, lambda fraction: None), n_frames)
+    return torch.tensor([[PHONE_INDEX[label] for label in labels]])

@@ -13,21 +13,14 @@ from models import prepare
 from models.checkpoint import load_model
 from models.features import speech_features
 from studio.alignment import force_align
-from studio.audio import FPS
 from studio.dataset import ROOT
 from studio.drivers.memory import MemoryDriver
 from studio.hub import model_file
+from studio.phonemes import frame_phones
 
 REPORT = ROOT / "reports" / "training" / "memory_analysis.md"
 TOP_SLOTS = 16
 TOP_PHONES = 4
-
-
-def frame_phones(phones, n_frames: int) -> list[str]:
-    """The phone at the centre of each video frame."""
-    centres = (np.arange(n_frames) + 0.5) / FPS
-    starts = np.array([p.start for p in phones])
-    return [phones[max(int(np.searchsorted(starts, t, side="right")) - 1, 0)].label for t in centres]
 
 
 @torch.no_grad()
@@ -38,7 +31,8 @@ def main() -> None:
     for clip, data in zip(prepare.clips("grid-val"), prepare.load("grid-val")):
         n_frames = len(data.opening)
         mel = speech_features(data.samples, n_frames, model.config.features)
-        addressing = model.memory.audio_addressing(model.audio_encoder(mel))[0].exp().numpy()
+        audio = model.audio_encoder(mel, torch.from_numpy(data.phones)[None])
+        addressing = model.memory.audio_addressing(audio)[0].exp().numpy()
         entropies.append(-(addressing * np.log(addressing + 1e-12)).sum(axis=1))
         best = addressing.argmax(axis=1)
         winners.append(best)

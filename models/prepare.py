@@ -2,7 +2,7 @@
 
 Per clip: FaceMesh landmarks on the 25 fps timeline (studio.dataset's cache), turned into lip and
 jaw offsets in the face frame relative to the clip's own closed mouth, and the log-mel features of
-its speech on the same frame-exact timeline. Each clip's result is cached in .cache/features/,
+its speech on the same frame-exact timeline, with the phones a recogniser hears in it. Each clip's result is cached in .cache/features/,
 keyed by the landmark cache, the audio file and PREPARE_VERSION, so an interrupted run resumes and
 a changed input is rebuilt. Never touches grid-test or dev-clips.
 """
@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from models.features import heard_phones
 from studio.audio import frame_loudness_db, log_mel
 from studio.dataset import CACHE, Clip, clip_audio, clip_landmarks, split
 from studio.geometry import (LIP_LOWER_INNER_MID, LIP_UPPER_INNER_MID, MOUTH_INDEX, FaceFrame,
                              mouth_in_face_frame, mouth_opening, rest_mouth)
 
-PREPARE_VERSION = "3"  # bump when targets or features change
+PREPARE_VERSION = "4"  # bump when targets or features change
 REST_PERCENTILE = 10  # frames this closed (or more) define the clip's rest mouth
 MAX_LAG = 6  # frames searched when measuring a clip's audio-video offset
 # Clips whose manifest notes a recording offset of 4-5 frames: their lip targets are shifted by
@@ -44,6 +45,7 @@ SPLITS = ("extra-train", "extra-val", "grid-val", "grid-train")  # small first: 
 class ClipData:
     name: str
     mel: np.ndarray  # (T * MELS_PER_FRAME, N_MELS) log-mel, raw level
+    phones: np.ndarray  # (T,) heard phone indices (models.features.heard_phones)
     offsets: np.ndarray  # (T, len(MOUTH_POINTS), 2) mouth minus the clip's rest mouth; NaN: no face
     opening: np.ndarray  # (T,) real inner-lip gap over IOD (the evaluation's `open`); NaN: no face
     photo_rest: np.ndarray  # (K, 2) rest mouth of the first face frame: what the studio animates
@@ -115,7 +117,8 @@ def build(clip: Clip) -> ClipData:
     if clip.name in KNOWN_OFFSET:
         lag = audio_video_lag(opening, frame_loudness_db(samples, n_frames))
         offsets, opening = shift(offsets, lag), shift(opening, lag)
-    return ClipData(clip.name, log_mel(samples, n_frames), offsets, opening,
+    return ClipData(clip.name, log_mel(samples, n_frames), heard_phones(samples, n_frames)[0].numpy(),
+                    offsets, opening,
                     rest_mouth(landmarks[np.argmax(face)]), samples, lag)
 
 
@@ -129,12 +132,12 @@ def clip_data(clip: Clip) -> ClipData:
     path = _feature_path(clip)
     if path.exists():
         with np.load(path) as f:
-            return ClipData(clip.name, f["mel"], f["offsets"], f["opening"], f["photo_rest"],
+            return ClipData(clip.name, f["mel"], f["phones"], f["offsets"], f["opening"], f["photo_rest"],
                             f["samples"], int(f["lag"]))
     data = build(clip)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.npz")
-    np.savez(partial, mel=data.mel, offsets=data.offsets, opening=data.opening,
+    np.savez(partial, mel=data.mel, phones=data.phones, offsets=data.offsets, opening=data.opening,
              photo_rest=data.photo_rest, samples=data.samples, lag=data.lag)
     partial.replace(path)
     return data

@@ -20,7 +20,7 @@ class SpeechToLipsConfig:
     use_memory: bool = True
     offset_scale: float = 0.02  # face-frame units per output unit (set from the training targets)
     features: FeatureConfig = field(default_factory=FeatureConfig)
-    audio: AudioEncoderConfig = field(default_factory=AudioEncoderConfig)
+    audio: AudioEncoderConfig = field(default_factory=lambda: AudioEncoderConfig(phones=True))
     lip: LipMotionEncoderConfig = field(default_factory=LipMotionEncoderConfig)
     memory: AudioLipMemoryConfig = field(default_factory=AudioLipMemoryConfig)
     decoder: LipDecoderConfig = field(default_factory=LipDecoderConfig)
@@ -42,12 +42,12 @@ class SpeechToLips(nn.Module):
             self.memory = AudioLipMemory(config.memory)
         self.decoder = LipDecoder(config.decoder)
 
-    def forward(self, mel: torch.Tensor, lips: torch.Tensor | None = None,
+    def forward(self, mel: torch.Tensor, phones: torch.Tensor | None = None, lips: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None, dict]:
-        """(B, 4T, N_MELS) model input -> (B, T, 2K) scaled lip offsets. Given the real lips and
-        their frame mask (training, with the memory): also the offsets decoded from the
-        lip-retrieved memory feature, and the memory losses."""
-        feature = self.audio_encoder(mel)
+        """(B, 4T, N_MELS) model input and (B, T) heard phones -> (B, T, 2K) scaled lip offsets.
+        Given the real lips and their frame mask (training, with the memory): also the offsets
+        decoded from the lip-retrieved memory feature, and the memory losses."""
+        feature = self.audio_encoder(mel, phones)
         if not self.config.use_memory:
             return self.decoder(feature), None, {}
         lip_feature = None if lips is None else self.lip_encoder(lips)

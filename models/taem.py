@@ -137,9 +137,10 @@ class TAEM(nn.Module):
 
 # --- the frozen audio path, split at its latent (public submodules of SpeechToLips) ----------
 
-def audio_latents(audio_model: nn.Module, model_input: torch.Tensor) -> torch.Tensor:
-    """(B, 4T, N_MELS) model input -> (B, T, dim) AudioEncoder latents: TAEM's target."""
-    return audio_model.audio_encoder(model_input)
+def audio_latents(audio_model: nn.Module, model_input: torch.Tensor, phones: torch.Tensor) -> torch.Tensor:
+    """(B, 4T, N_MELS) model input and (B, T) heard phones -> (B, T, dim) AudioEncoder latents:
+    TAEM's target."""
+    return audio_model.audio_encoder(model_input, phones)
 
 
 def lips_from_latents(audio_model: nn.Module, latents: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,7 @@ from models import prepare
 from models.augment import AugmentConfig, augment, change_tempo
 from models.checkpoint import load_model, predict_offsets, save_model, sync_score
 from models.conv_reference import ConvReference, ConvReferenceConfig
-from models.features import mel_power, model_input
+from models.features import NO_PHONE, mel_power, model_input
 from models.prepare import ClipData, gap_of
 from models.speech_to_lips import SpeechToLips, SpeechToLipsConfig
 from models.syncnet import SyncNet, SyncNetConfig
@@ -41,13 +41,15 @@ CHUNK_FRAMES = 75  # 3 s: one GRID utterance
 
 @dataclass
 class TrainConfig:
-    steps: int = 1200
+    steps: int = 1500
     batch: int = 24
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
     extra_share: float = 0.25  # share of each batch from extra speakers (0: grid-s1 only)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     gap_weight: float = 1.0  # the inner-lip gap is what `open` measures
+    spread_weight: float = 1.0  # how far the lips open over a chunk: unsure models shrink it
+    phone_dropout: float = 0.2  # share of chunks whose heard phones are hidden: the mel must carry too
     velocity_weight: float = 1.0  # lip speed: keeps motion crisp instead of averaged
     memory_weight: float = 0.1
     sync_weight: float = 0.02  # each of audio-visual and visual-visual (published 0.2 vs L1 10)
@@ -56,29 +58,32 @@ class TrainConfig:
 
 
 RUN_TRAINING = {
-    "syncnet": TrainConfig(steps=1000, learning_rate=1e-3),
+    "syncnet": TrainConfig(steps=1000, learning_rate=1e-3, phone_dropout=0.0),
     "memory": TrainConfig(),
     "memory-off": TrainConfig(),
-    # As issue 3 measured it: grid-s1 only, speed, gain and noise augmentation.
-    "conv-reference": TrainConfig(extra_share=0.0, sync_weight=0.0, augment=AugmentConfig(
-        warp=0.0, reverb_rt60=(0.0, 0.0), colour_db=0.0, gain_db=20.0)),
+    # As issue 3 measured it: grid-s1 only, mel only, speed, gain and noise augmentation.
+    "conv-reference": TrainConfig(extra_share=0.0, sync_weight=0.0, spread_weight=0.0, phone_dropout=0.0,
+                                  augment=AugmentConfig(warp=0.0, reverb_rt60=(0.0, 0.0), colour_db=0.0,
+                                                        gain_db=20.0)),
 }
 
 
 class ChunkBank:
-    """Clips cut into CHUNK_FRAMES-frame chunks, held as tensors: mel power (N, 4L, F), scaled
-    lip offsets (N, L, 2K) with 0 where no face, and the face mask (N, L)."""
+    """Clips cut into CHUNK_FRAMES-frame chunks, held as tensors: mel power (N, 4L, F), heard
+    phones (N, L), scaled lip offsets (N, L, 2K) with 0 where no face, and the face mask (N, L)."""
 
     def __init__(self, clips: list[ClipData], offset_scale: float, stride: int):
-        power, lips, mask = [], [], []
+        power, phones, lips, mask = [], [], [], []
         for clip in clips:
             for start in range(0, len(clip.opening) - CHUNK_FRAMES + 1, stride):
                 frames = slice(start, start + CHUNK_FRAMES)
                 offsets = clip.offsets[frames].reshape(CHUNK_FRAMES, -1) / offset_scale
                 power.append(clip.mel[start * MELS_PER_FRAME:(start + CHUNK_FRAMES) * MELS_PER_FRAME])
+                phones.append(clip.phones[frames])
                 mask.append(~np.isnan(offsets).any(axis=1))
                 lips.append(np.nan_to_num(offsets))
         self.power = mel_power(torch.from_numpy(np.stack(power)))
+        self.phones = torch.from_numpy(np.stack(phones))
         self.lips = torch.from_numpy(np.stack(lips)).float()
         self.mask = torch.from_numpy(np.stack(mask))
 
@@ -94,20 +99,23 @@ class Batches:
         self.grid, self.extra, self.config, self.features = grid, extra, config, features
         self.generator = generator
 
-    def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Model input (B, 4T, F), scaled lips (B, T, 2K), mask (B, T)."""
+    def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Model input (B, 4T, F), heard phones (B, T), scaled lips (B, T, 2K), mask (B, T)."""
         n_extra = round(self.config.batch * self.config.extra_share) if self.extra else 0
         parts = [(self.grid, self.config.batch - n_extra), (self.extra, n_extra)]
         picks = [(bank, torch.randint(len(bank), (n,), generator=self.generator))
                  for bank, n in parts if n]
-        power, lips, mask = (torch.cat([getattr(bank, name)[index] for bank, index in picks])
-                             for name in ("power", "lips", "mask"))
+        power, phones, lips, mask = (torch.cat([getattr(bank, name)[index] for bank, index in picks])
+                                     for name in ("power", "phones", "lips", "mask"))
         tempo = self.config.augment.tempo
         if tempo:
             factor = 1 + tempo * (2 * float(torch.rand(1, generator=self.generator)) - 1)
-            power, lips, mask = change_tempo(power, lips, mask.float(), factor)
+            power, phones, lips, mask = change_tempo(power, phones, lips, mask.float(), factor)
         power = augment(power, self.config.augment, self.generator)
-        return model_input(power, self.features), lips, mask.float()
+        if self.config.phone_dropout:
+            hidden = torch.rand(len(phones), generator=self.generator) < self.config.phone_dropout
+            phones = torch.where(hidden[:, None], NO_PHONE, phones)
+        return model_input(power, self.features), phones, lips, mask.float()
 
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -122,14 +130,24 @@ def inner_gap(lips: torch.Tensor) -> torch.Tensor:
     return points[:, :, MOUTH_INDEX[LIP_LOWER_INNER_MID]] - points[:, :, MOUTH_INDEX[LIP_UPPER_INNER_MID]]
 
 
+def spread(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(B, T, D) -> (B, D) standard deviation over the frames where mask (B, T) is 1."""
+    weight = mask[..., None] / mask.sum(dim=1).clamp(min=1)[:, None, None]
+    mean = (values * weight).sum(dim=1, keepdim=True)
+    return (((values - mean) ** 2 * weight).sum(dim=1) + 1e-8).sqrt()
+
+
 def lip_losses(predicted: torch.Tensor, real: torch.Tensor, mask: torch.Tensor,
-               config: TrainConfig) -> dict[str, torch.Tensor]:
+               config) -> dict[str, torch.Tensor]:
+    """Shared by every lip training (models.train, models.train_taem); `config` gives the weights."""
     both = mask[:, 1:] * mask[:, :-1]
+    predicted_gap, real_gap = inner_gap(predicted), inner_gap(real)
     return {
         "l1": masked_mean((predicted - real).abs(), mask),
-        "gap": config.gap_weight * masked_mean((inner_gap(predicted) - inner_gap(real)).abs(), mask),
+        "gap": config.gap_weight * masked_mean((predicted_gap - real_gap).abs(), mask),
         "velocity": config.velocity_weight * masked_mean(
             (predicted.diff(dim=1) - real.diff(dim=1)).abs(), both),
+        "spread": config.spread_weight * (spread(predicted_gap, mask) - spread(real_gap, mask)).abs().mean(),
     }
 
 
@@ -144,16 +162,19 @@ def sync_losses(syncnet: SyncNet, mel: torch.Tensor, predicted: torch.Tensor, re
 
 
 @torch.no_grad()
-def validate(model, clips: list[ClipData]) -> tuple[float, float]:
-    """Mean open_corr and L1 (face-frame units x 1000) of whole clips."""
+def validate(model, clips: list[ClipData]) -> tuple[float, float, float]:
+    """Mean open_corr, L1 (face-frame units x 1000) and amplitude (std ratio of `open`) of whole
+    clips."""
     model.eval()
-    correlations, errors = [], []
+    correlations, errors, amplitudes = [], [], []
     for clip in clips:
         offsets = predict_offsets(model, clip.samples, len(clip.offsets))
-        correlations.append(lagged_correlation(clip.opening, gap_of(clip.photo_rest + offsets), 0))
+        opening = gap_of(clip.photo_rest + offsets)
+        correlations.append(lagged_correlation(clip.opening, opening, 0))
         errors.append(np.nanmean(np.abs(offsets - clip.offsets)) * 1000)
+        amplitudes.append(np.std(opening) / np.nanstd(clip.opening))
     model.train()
-    return float(np.mean(correlations)), float(np.mean(errors))
+    return float(np.mean(correlations)), float(np.mean(errors)), float(np.mean(amplitudes))
 
 
 @torch.no_grad()
@@ -206,11 +227,11 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float) -> Non
           + (f", {len(extra)} extra-speaker chunks" if extra else ""), flush=True)
     model.train()
     for step in range(1, config.steps + 1):
-        mel, lips, mask = batches.next()
+        mel, phones, lips, mask = batches.next()
         if run == "syncnet":
             losses = {"contrastive": model.contrastive_loss(mel, lips, mask)}
         else:
-            predicted, recalled, losses = model(mel, lips, mask)
+            predicted, recalled, losses = model(mel, phones, lips, mask)
             losses = {k: config.memory_weight * v for k, v in losses.items()}
             losses.update(lip_losses(predicted, lips, mask, config))
             if recalled is not None:
@@ -225,8 +246,10 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float) -> Non
             if run == "syncnet":
                 row["grid_val_in_sync"], row["grid_val_confidence"] = validate_sync(model, data["grid-val"])
             else:
-                row["grid_val_open_corr"], row["grid_val_l1"] = validate(model, data["grid-val"])
-                row["extra_val_open_corr"], row["extra_val_l1"] = validate(model, data["extra-val"])
+                for split_name in ("grid-val", "extra-val"):
+                    prefix = split_name.replace("-", "_")
+                    (row[f"{prefix}_open_corr"], row[f"{prefix}_l1"],
+                     row[f"{prefix}_amplitude"]) = validate(model, data[split_name])
             rows.append(row)
             running = {}
             print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),

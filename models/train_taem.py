@@ -40,6 +40,7 @@ class TAEMTrainConfig:
     latent_weight: float = 1.0  # MSE of latents in units of their per-dimension std
     gap_weight: float = 1.0  # lip losses through the frozen memory and decoder (models.train)
     velocity_weight: float = 1.0
+    spread_weight: float = 1.0
     duration_weight: float = 0.1  # MSE of log seconds
     eval_every: int = 250
     seed: int = 1234
@@ -65,7 +66,8 @@ def utterances(split_name: str, audio_model) -> list[Utterance]:
         mel = model_input(mel_power(torch.from_numpy(clip.mel)[None]), audio_model.config.features)
         lips = clip.offsets.reshape(len(clip.offsets), -1) / audio_model.config.offset_scale
         phones, speaker = text[clip.name]
-        out.append(Utterance(clip.name, phones, torch.from_numpy(speaker), audio_latents(audio_model, mel)[0],
+        latents = audio_latents(audio_model, mel, torch.from_numpy(clip.phones)[None])[0]
+        out.append(Utterance(clip.name, phones, torch.from_numpy(speaker), latents,
                              torch.from_numpy(np.nan_to_num(lips)).float(),
                              torch.from_numpy(~np.isnan(lips).any(axis=1)).float(), clip.opening, clip.photo_rest))
     return out

@@ -5,6 +5,10 @@ the phone recogniser, the drivers and the subtitles all speak this form.
 """
 from dataclasses import dataclass
 
+import numpy as np
+
+from studio.audio import FPS
+
 SILENCE = "sil"
 VOWELS = ("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW")
 CONSONANTS = ("B", "CH", "D", "DH", "F", "G", "HH", "JH", "K", "L", "M", "N", "NG", "P", "R", "S",
@@ -41,3 +45,13 @@ def merge_silences(phones: list[Segment]) -> list[Segment]:
         else:
             merged.append(phone)
     return merged
+
+
+def frame_phones(phones: list[Segment], n_frames: int) -> list[str]:
+    """The phone at the centre of each video frame (silence before the first)."""
+    if not phones:
+        return [SILENCE] * n_frames
+    centres = (np.arange(n_frames) + 0.5) / FPS
+    starts = np.array([p.start for p in phones])
+    at = np.searchsorted(starts, centres, side="right") - 1
+    return [phones[k].label if k >= 0 else SILENCE for k in at]

@@ -8,20 +8,21 @@ from models.audio_lip_memory import AudioLipMemoryConfig
 from models.audio_encoder import AudioEncoderConfig
 from models.augment import AugmentConfig, augment, change_tempo
 from models.checkpoint import load_model, predict_offsets, save_model, sync_score
-from models.features import FeatureConfig, speech_features
+from models.features import NO_PHONE, FeatureConfig, heard_phones, speech_features
 from models.lip_decoder import LipDecoderConfig
 from models.lip_motion_encoder import LipMotionEncoderConfig
 from models.speech_to_lips import SpeechToLips, SpeechToLipsConfig
 from models.syncnet import SyncNet, SyncNetConfig
 from studio.audio import MELS_PER_FRAME, N_MELS, SAMPLE_RATE, decode
 from studio.geometry import MOUTH_POINTS
+from studio.phonemes import PHONE_INDEX, SILENCE
 
 K2 = 2 * len(MOUTH_POINTS)
 
 
 def tiny_config(use_memory: bool = True) -> SpeechToLipsConfig:
     return SpeechToLipsConfig(
-        use_memory=use_memory, audio=AudioEncoderConfig(channels=8, dim=8),
+        use_memory=use_memory, audio=AudioEncoderConfig(channels=8, dim=8, phones=True),
         lip=LipMotionEncoderConfig(channels=8, dim=8),
         memory=AudioLipMemoryConfig(slots=4, key_dim=8, value_dim=8, audio_dim=8, lip_dim=8),
         decoder=LipDecoderConfig(input_dim=8, channels=8, dilations=(1, 2)))
@@ -35,9 +36,9 @@ def tiny_model(use_memory: bool = True) -> SpeechToLips:
 @pytest.mark.parametrize("use_memory", [True, False])
 def test_training_step_shapes_and_gradients(use_memory):
     model = tiny_model(use_memory)
-    mel = torch.randn(2, 10 * MELS_PER_FRAME, N_MELS)
+    mel, phones = torch.randn(2, 10 * MELS_PER_FRAME, N_MELS), torch.randint(NO_PHONE + 1, (2, 10))
     lips, mask = torch.randn(2, 10, K2), torch.ones(2, 10)
-    predicted, recalled, losses = model(mel, lips, mask)
+    predicted, recalled, losses = model(mel, phones, lips, mask)
     assert predicted.shape == (2, 10, K2)
     assert (recalled is not None) == use_memory and (recalled is None or recalled.shape == predicted.shape)
     assert set(losses) == ({"memory_reconstruction", "memory_alignment"} if use_memory else set())
@@ -62,8 +63,8 @@ def test_checkpoint_rebuilds_the_same_model(tmp_path):
     save_model(model, tmp_path / "m.pt", run="test")
     loaded = load_model(tmp_path / "m.pt")
     assert loaded.config == model.config
-    mel = torch.randn(1, 8 * MELS_PER_FRAME, N_MELS)
-    assert torch.equal(loaded(mel)[0], model(mel)[0])
+    mel, phones = torch.randn(1, 8 * MELS_PER_FRAME, N_MELS), torch.randint(NO_PHONE + 1, (1, 8))
+    assert torch.equal(loaded(mel, phones)[0], model(mel, phones)[0])
 
 
 def test_syncnet_trains_and_scores(tmp_path):
@@ -85,8 +86,29 @@ def test_augmentation_keeps_the_timeline():
     power = torch.rand(3, 40, N_MELS)
     out = augment(power, AugmentConfig(probability=1.0, gain_db=6.0), generator)
     assert out.shape == power.shape and (out >= 0).all() and not torch.equal(out, power)
-    power, lips, mask = change_tempo(power, torch.zeros(3, 10, K2), torch.ones(3, 10), 1.25)
+    phones = torch.arange(10).repeat(3, 1)
+    power, phones, lips, mask = change_tempo(power, phones, torch.zeros(3, 10, K2), torch.ones(3, 10), 1.25)
     assert power.shape[1] == lips.shape[1] * MELS_PER_FRAME == mask.shape[1] * MELS_PER_FRAME
+    assert phones.shape == mask.shape and phones.dtype == torch.int64
+    assert (phones.diff(dim=1) >= 0).all() and set(phones[0].tolist()) < set(range(10))  # order kept
+
+
+def test_heard_phones_follow_the_speech(grid_clip):
+    samples = decode(str(grid_clip.with_suffix(".flac")), SAMPLE_RATE)
+    silence = np.zeros(SAMPLE_RATE, np.float32)
+    phones = heard_phones(np.concatenate([silence, samples]), 100)[0]
+    assert phones.shape == (100,)
+    assert (phones[:20] == PHONE_INDEX[SILENCE]).all()  # the second of silence
+    assert len(set(phones[30:90].tolist()) - {PHONE_INDEX[SILENCE]}) >= 8  # "bin blue at f two now"
+
+
+def test_spread_loss_measures_how_far_the_lips_open():
+    from models.train import TrainConfig, lip_losses
+
+    real = torch.randn(2, 20, K2)
+    mask = torch.ones(2, 20)
+    assert lip_losses(real, real, mask, TrainConfig())["spread"] == 0
+    assert lip_losses(0.5 * real, real, mask, TrainConfig())["spread"] > 0
 
 
 def test_features_ignore_the_recording_level(grid_clip):

@@ -27,7 +27,7 @@ def tiny_taem(speaker_dim: int = 8) -> TAEM:
 
 def tiny_audio_model(use_memory: bool = True) -> SpeechToLips:
     torch.manual_seed(1)
-    config = SpeechToLipsConfig(use_memory=use_memory, audio=AudioEncoderConfig(channels=12, dim=12),
+    config = SpeechToLipsConfig(use_memory=use_memory, audio=AudioEncoderConfig(channels=12, dim=12, phones=True),
                                 lip=LipMotionEncoderConfig(channels=12, dim=12),
                                 memory=AudioLipMemoryConfig(slots=4, key_dim=12, value_dim=12, audio_dim=12, lip_dim=12),
                                 decoder=LipDecoderConfig(input_dim=12, channels=12, dilations=(1,)))
@@ -80,7 +80,7 @@ def test_training_step_moves_taem_only():
     totals = []
     for _ in range(2):
         result, _ = losses(model, audio_model, batch, torch.ones(12), TAEMTrainConfig())
-        assert set(result) == {"latent", "l1", "gap", "velocity", "duration"}
+        assert set(result) == {"latent", "l1", "gap", "velocity", "spread", "duration"}
         totals.append(sum(result.values()))
         optimiser.zero_grad()
         totals[-1].backward()

@@ -54,7 +54,8 @@ class LearnedDriver:
 
 
 class MemoryDriver(LearnedDriver):
-    """SyncTalkFace's Audio-Lip Memory with +-0.6 s of phonetic context: the studio's default."""
+    """SyncTalkFace's Audio-Lip Memory with +-0.6 s of context, reading the log-mel and the phones
+    pocketsphinx hears in the audio itself (never a transcript, so it stays audio-driven)."""
 
     name = "memory"
     checkpoint = "audio_lip_memory.pt"
