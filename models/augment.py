@@ -92,11 +92,10 @@ def change_tempo(power: torch.Tensor, phones: torch.Tensor, lips: torch.Tensor, 
     (B, T, D), mask (B, T), resampled together so they stay on the frame-exact timeline
     (M = T * MELS_PER_FRAME)."""
     frames = max(8, round(lips.shape[1] / factor))
-    stretch = lambda x, n, mode="linear": F.interpolate(  # noqa: E731
-        x.transpose(1, 2), size=n, mode=mode, **({} if mode == "nearest" else {"align_corners": False})
-    ).transpose(1, 2)
+    stretch = lambda x, n: F.interpolate(x.transpose(1, 2), size=n, mode="linear",
+                                         align_corners=False).transpose(1, 2)
     power = stretch(power, frames * MELS_PER_FRAME)
-    phones = stretch(phones[..., None].float(), frames, "nearest")[..., 0].long()
+    phones = F.interpolate(phones[:, None].float(), size=frames, mode="nearest")[:, 0].long()  # labels
     lips = stretch(lips, frames)
     mask = stretch(mask[..., None], frames)[..., 0] > 0.999  # a frame next to a gap stays out
     return power, phones, lips, mask

@@ -33,10 +33,13 @@ def load_model(path: Path) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def predict_offsets(model: torch.nn.Module, samples: np.ndarray, n_frames: int) -> np.ndarray:
-    """16 kHz speech -> (n_frames, len(MOUTH_POINTS), 2) lip offsets in face-frame units."""
+def predict_offsets(model: torch.nn.Module, samples: np.ndarray, n_frames: int,
+                    phones: torch.Tensor | None = None) -> np.ndarray:
+    """16 kHz speech -> (n_frames, len(MOUTH_POINTS), 2) lip offsets in face-frame units. A model
+    that reads phones hears them in `samples` unless they are given (already heard, e.g. cached)."""
     mel = speech_features(samples, n_frames, model.config.features)
-    phones = heard_phones(samples, n_frames) if model.config.audio.phones else None
+    if model.config.audio.phones and phones is None:
+        phones = heard_phones(samples, n_frames)
     scaled, _, _ = model(mel, phones)
     return (scaled[0].numpy() * model.config.offset_scale).reshape(n_frames, len(MOUTH_POINTS), 2)
 

@@ -168,7 +168,7 @@ def validate(model, clips: list[ClipData]) -> tuple[float, float, float]:
     model.eval()
     correlations, errors, amplitudes = [], [], []
     for clip in clips:
-        offsets = predict_offsets(model, clip.samples, len(clip.offsets))
+        offsets = predict_offsets(model, clip.samples, len(clip.offsets), torch.from_numpy(clip.phones)[None])
         opening = gap_of(clip.photo_rest + offsets)
         correlations.append(lagged_correlation(clip.opening, opening, 0))
         errors.append(np.nanmean(np.abs(offsets - clip.offsets)) * 1000)
