@@ -7,7 +7,6 @@ keyed by the landmark cache, the audio file and PREPARE_VERSION, so an interrupt
 a changed input is rebuilt. Never touches grid-test or dev-clips.
 """
 import argparse
-import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import numpy as np
 
 from models.features import heard_phones
 from studio.audio import frame_loudness_db, log_mel
-from studio.dataset import CACHE, Clip, clip_audio, clip_landmarks, split
+from studio.dataset import Clip, cache_path, clip_audio, clip_landmarks, split
 from studio.geometry import (LIP_LOWER_INNER_MID, LIP_UPPER_INNER_MID, MOUTH_INDEX, FaceFrame,
                              mouth_in_face_frame, mouth_opening, rest_mouth)
 
@@ -123,9 +122,7 @@ def build(clip: Clip) -> ClipData:
 
 
 def _feature_path(clip: Clip) -> Path:
-    stats = [f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in (clip.video, clip.audio)]
-    key = hashlib.sha1(":".join(stats + [PREPARE_VERSION]).encode()).hexdigest()[:12]
-    return CACHE / "features" / f"{clip.name.replace('/', '__')}-{key}.npz"
+    return cache_path("features", clip, (clip.video, clip.audio), PREPARE_VERSION, ".npz")
 
 
 def clip_data(clip: Clip) -> ClipData:

@@ -8,7 +8,6 @@ LipDecoder turn text into lips exactly as they turn speech into lips.
 Phone times are in seconds, not whole frames: a GRID phone lasts 1-2 video frames, so the length
 regulator gives each frame the phones it overlaps, weighted by how long they overlap it.
 """
-import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from torch import nn
 from models.lip_decoder import ResidualBlock
 from models.speaker import SPEAKER_DIM
 from studio.audio import FPS
+from studio.dataset import file_digest
 from studio.phonemes import PHONE_INDEX, PHONES, SILENCE, Segment
 
 MIN_PHONE_SECONDS = 0.01  # pocketsphinx's frame: the floor of every duration (and its log)
@@ -148,11 +148,6 @@ def lips_from_latents(audio_model: nn.Module, latents: torch.Tensor) -> torch.Te
     if audio_model.config.use_memory:
         latents, _, _ = audio_model.memory(latents)
     return audio_model.decoder(latents)
-
-
-def file_digest(path: Path) -> str:
-    """Short content hash: which frozen audio model a TAEM was trained against."""
-    return hashlib.sha1(path.read_bytes()).hexdigest()[:12]
 
 
 def save_taem(model: TAEM, path: Path, audio_model_path: Path, **notes) -> None:

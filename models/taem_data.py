@@ -6,7 +6,6 @@ keyed by the source file and TAEM_DATA_VERSION, so an interrupted run resumes. C
 too: the evaluation needs its phone timings (never used for training).
 """
 import argparse
-import hashlib
 import json
 import time
 from itertools import islice
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from models.speaker import SpeakerEncoder
-from studio.dataset import CACHE, Clip, clip_audio, clip_landmarks, split
+from studio.dataset import Clip, cache_path, clip_audio, clip_landmarks, split
 from studio.phonemes import Segment
 
 TAEM_DATA_VERSION = "1"  # bump when the alignment or the embedding changes
@@ -23,10 +22,7 @@ SPLITS = ("grid-train", "grid-val", "grid-test")
 
 
 def _cache_path(kind: str, clip: Clip, source: Path, suffix: str) -> Path:
-    stat = source.stat()
-    key = hashlib.sha1(f"{source}:{stat.st_size}:{stat.st_mtime_ns}:{TAEM_DATA_VERSION}"
-                       .encode()).hexdigest()[:12]
-    return CACHE / "taem" / kind / f"{clip.name.replace('/', '__')}-{key}{suffix}"
+    return cache_path(f"taem/{kind}", clip, (source,), TAEM_DATA_VERSION, suffix)
 
 
 def clip_phones(clip: Clip) -> list[Segment]:

@@ -66,17 +66,22 @@ def clip_audio(clip: Clip) -> np.ndarray:
     return decode(str(clip.audio), SAMPLE_RATE)
 
 
-def _cache_path(kind: str, clip: Clip) -> Path:
-    stat = clip.video.stat()
-    key = hashlib.sha1(f"{clip.video}:{stat.st_size}:{stat.st_mtime_ns}:{LANDMARK_CACHE_VERSION}"
-                       .encode()).hexdigest()[:12]
-    return CACHE / kind / f"{clip.name.replace('/', '__')}-{key}.npy"
+def file_digest(path: Path) -> str:
+    """Short content hash. Cache keys use it rather than size and mtime, so a cache survives the
+    data being copied to another machine."""
+    return hashlib.sha1(path.read_bytes()).hexdigest()[:12]
+
+
+def cache_path(kind: str, clip: Clip, sources: tuple[Path, ...], version: str, suffix: str) -> Path:
+    """Where a result computed from `sources` by code at `version` is cached."""
+    key = hashlib.sha1(":".join([file_digest(p) for p in sources] + [version]).encode()).hexdigest()[:12]
+    return CACHE / kind / f"{clip.name.replace('/', '__')}-{key}{suffix}"
 
 
 def clip_landmarks(clip: Clip) -> np.ndarray:
     """(T, 478, 2) FaceMesh landmarks of every frame on the 25 fps timeline, in pixels; NaN where
     no face was found. Cached."""
-    path = _cache_path("landmarks", clip)
+    path = cache_path("landmarks", clip, (clip.video,), LANDMARK_CACHE_VERSION, ".npy")
     if path.exists():
         return np.load(path)
     from studio.face import FaceTracker

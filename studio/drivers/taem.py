@@ -31,7 +31,8 @@ AUDIO_MODEL = "audio_lip_memory.pt"
 def _models(checkpoint: str):
     """(TAEM, the frozen audio model it was trained against), loaded once."""
     from models.checkpoint import load_model
-    from models.taem import file_digest, load_taem
+    from models.taem import load_taem
+    from studio.dataset import file_digest
 
     path, audio_path = model_file(checkpoint), model_file(AUDIO_MODEL)
     taem, trained_against = load_taem(path)
