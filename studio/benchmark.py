@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 import numpy as np
 import soundfile
 
-from studio.audio import SAMPLE_RATE
+from studio.audio import FPS, SAMPLE_RATE
 from studio.dataset import ROOT, clip_audio, split
 from studio.drivers import DEFAULT_SPEECH_DRIVER, DEFAULT_TEXT_DRIVER
 from studio.pipeline import STAGES, Limits, RenderOptions, Studio, load_photo
@@ -230,6 +230,16 @@ def report(rows: list[tuple[Case, dict]], start: tuple[float, float] | None, com
             + f" | {row['total']:.1f} s | {row['total'] / row['duration']:.2f} | "
             + (f"{ratio:.2f}" if ratio else "-")
             + f" | {row['warm_mb']:.0f} -> {row['peak_mb']:.0f} MB | {row['encoder_mb']:.0f} MB |")
+    lines += ["", "## Rendering per frame", "",
+              "The renderer's own time (mesh warp and mouth interior, per output frame) and its share "
+              "of the case's total wall time.", "",
+              "| input | size | driver | frames | rendering per frame | share of total |",
+              "|---|---|---|---|---|---|"]
+    for case, row in rows:
+        frames = round(row["duration"] * FPS)
+        rendering = row["stages"].get("rendering", 0.0)
+        lines.append(f"| {case.label} | {case.size} px | {case.driver} | {frames:,} | "
+                     f"{1000 * rendering / frames:.1f} ms | {rendering / row['total']:.0%} |")
     lines += ["", "## Targets (2 CPU cores)", ""]
     for size, target in TARGETS.items():
         worst = max((r["total"] / r["duration"] for c, r in rows

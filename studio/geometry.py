@@ -22,6 +22,13 @@ LIP_POINTS = tuple(sorted(set(INNER_UPPER + INNER_LOWER + OUTER_UPPER + OUTER_LO
 JAW_POINTS = (172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,  # jaw line
               18, 200, 199, 175, 83, 313, 182, 406, 201, 421, 194, 418)  # chin
 MOUTH_POINTS = LIP_POINTS + JAW_POINTS
+# How far each jaw and chin point drops per unit of inner-lip gap, as real faces move: measured by
+# `python -m models.mouth_motion` (reports/mouth_motion.md). The chin follows the lips only about a
+# third of the way; the skin just under the lower lip about 0.6.
+JAW_DROP = {172: 0.20, 136: 0.20, 150: 0.22, 149: 0.24, 176: 0.28, 148: 0.33, 152: 0.35,
+            377: 0.33, 400: 0.28, 378: 0.24, 379: 0.22, 365: 0.20, 397: 0.20,
+            18: 0.61, 200: 0.49, 199: 0.40, 175: 0.37, 83: 0.59, 313: 0.59, 182: 0.49, 406: 0.49,
+            201: 0.45, 421: 0.45, 194: 0.36, 418: 0.36}
 MOUTH_INDEX = {p: i for i, p in enumerate(MOUTH_POINTS)}
 CORNER_SHARE = 0.3  # how much the mouth corners follow an opening, relative to the middle
 INNER_MOUTH_POLYGON = INNER_UPPER + INNER_LOWER[-2:0:-1]  # closed loop through the lip gap
@@ -67,8 +74,8 @@ class ParametricMouth:
     """Offsets of MOUTH_POINTS for a mouth opening (inner-lip gap, face-frame units) and a width
     change (+1 spread as in 'ee', -1 rounded as in 'oo'), shaped to one face's rest mouth.
 
-    Opening drops the jaw: the lower lip and chin follow it, the upper lip lifts a little, and the
-    jaw line moves less towards the ears. Width scales the lips about the mouth's centre line.
+    Opening drops the lower lip, the upper lip lifts a little, and the jaw and chin follow as real
+    faces do (JAW_DROP). Width scales the lips about the mouth's centre line.
     """
 
     UPPER_LIFT = 0.2  # share of the gap taken by the upper lip
@@ -89,8 +96,8 @@ class ParametricMouth:
             elif point in lower or point in upper:  # lips open most in the middle, smoothly
                 share = CORNER_SHARE + (1 - CORNER_SHARE) * max(0.0, 1 - side ** 2)
                 drop[i] = share * ((1 - self.UPPER_LIFT) if point in lower else -self.UPPER_LIFT)
-            else:  # jaw and chin: full drop under the mouth, fading towards the ears
-                drop[i] = (1 - self.UPPER_LIFT) * max(0.0, 1 - (side / 2.2) ** 2)
+            else:
+                drop[i] = JAW_DROP[point]
         self.drop = drop
         is_lip = np.array([p in LIP_POINTS for p in MOUTH_POINTS], np.float32)
         self.spread = is_lip * (rest_mouth[:, 0] - self.centre_x) * self.WIDTH_GAIN

@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-from studio.geometry import (INNER_LOWER, INNER_MOUTH_POLYGON, INNER_UPPER, MOUTH_POINTS,
-                             OUTER_LIP_POLYGON, FaceFrame, ParametricMouth, mouth_opening,
+from studio.geometry import (INNER_LOWER, INNER_MOUTH_POLYGON, INNER_UPPER, MOUTH_INDEX, MOUTH_POINTS,
+                             OUTER_LIP_POLYGON, OUTER_LOWER, OUTER_UPPER, FaceFrame, ParametricMouth, mouth_opening,
                              rest_mouth)
 
 # Eyelids (MediaPipe indices), corner to corner, upper lid then lower lid, per eye.
@@ -28,6 +28,10 @@ FIXED_POINTS = (1, 4, 5, 195, 197, 6, 168, 98, 327, 2, 164, 33, 133, 263, 362,
 RING_POINTS = 28
 INTERIORS = ("v2", "v1")  # v2: smooth lip contours and the photo's own teeth; v1: first renderer
 PHOTO_TEETH_OPENING = 0.03  # a photo whose lips part this much (over IOD) shows its own interior
+# Share of each lip's thickness, from its inner edge, that an open photo mouth never lends to the
+# rendered lips: the wet inner side and the teeth touching it, which closed lips hide.
+LIP_EDGE_TRIM = 0.3
+SEAM_WIDTH, SEAM_DARKNESS, SEAM_STRENGTH = 0.012, 0.4, 0.8  # of mouth width; of lip colour; opacity
 CONTOUR_STEPS = 4  # spline points per lip-landmark interval
 RING_SCALE = 1.45  # the ring's radii over the face oval's, about the face centre
 FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
@@ -56,12 +60,17 @@ class PhotoRenderer:
         self.frame_of_face = FaceFrame.of(self.landmarks)
         self.rest_mouth = rest_mouth(self.landmarks)
         height, width = photo.shape[:2]
+        self.photo_gap = tuple(_smooth(c) for c in self._lip_contours(self.landmarks)) if (
+            interior == "v2" and mouth_opening(self.landmarks) > PHOTO_TEETH_OPENING) else None
 
         ring = self._ring(width, height)
         self.eye_points = [p for lid in UPPER_LIDS + LOWER_LIDS + LID_CREASES for p in lid]
         anchor_ids = [p for p in FIXED_POINTS if p not in MOUTH_POINTS and p not in self.eye_points]
         self.ids = list(MOUTH_POINTS) + self.eye_points + anchor_ids
-        self.source = np.concatenate([self.landmarks[self.ids], ring]).astype(np.float32)
+        source = self.landmarks[self.ids]
+        if self.photo_gap is not None:
+            source[:len(MOUTH_POINTS)] = _lip_edges_trimmed(source[:len(MOUTH_POINTS)])
+        self.source = np.concatenate([source, ring]).astype(np.float32)
         self.n_ring = len(ring)
 
         x0, y0 = np.floor(self.source.min(axis=0)).astype(int)
@@ -76,8 +85,6 @@ class PhotoRenderer:
         self.triangles = self.triangles[[not set(t) <= inner for t in self.triangles]]
 
         self.lip_colour, self.skin_level = self._colours()
-        self.photo_gap = tuple(_smooth(c) for c in self._lip_contours(self.landmarks)) if (
-            interior == "v2" and mouth_opening(self.landmarks) > PHOTO_TEETH_OPENING) else None
         x0, y0, x1, y1 = self.box
         self.grid = np.stack(np.meshgrid(np.arange(x0, x1, dtype=np.float32),
                                          np.arange(y0, y1, dtype=np.float32)), axis=-1)
@@ -178,7 +185,7 @@ class PhotoRenderer:
             upper, lower = _smooth(upper), _smooth(lower)
         gap = float(np.max(lower[:, 1] - upper[:, 1]))
         if gap < 0.6:
-            return region
+            return self._lip_seam(region, (upper + lower) / 2) if self.photo_gap is not None else region
         polygon = np.concatenate([upper, lower[-2:0:-1]])
         x0, y0 = np.floor(polygon.min(axis=0)).astype(int) - 2
         x1, y1 = np.ceil(polygon.max(axis=0)).astype(int) + 3
@@ -201,6 +208,17 @@ class PhotoRenderer:
         patch = region[y0:y1, x0:x1].astype(np.float32)
         region[y0:y1, x0:x1] = np.clip(patch * (1 - alpha) + interior * alpha, 0, 255).astype(np.uint8)
         return region
+
+    def _lip_seam(self, region: np.ndarray, line: np.ndarray) -> np.ndarray:
+        """The dark line where closed lips meet. A closed photo mouth has its own; an open one
+        lost it with the trimmed lip edges."""
+        width = float(line[-1, 0] - line[0, 0])
+        seam = np.zeros(region.shape[:2], np.uint8)
+        cv2.polylines(seam, [np.round(line * 16).astype(np.int32)], False, 255,
+                      max(1, round(SEAM_WIDTH * width)), cv2.LINE_AA, shift=4)
+        alpha = seam[..., None].astype(np.float32) / 255 * SEAM_STRENGTH
+        colour = self.lip_colour * SEAM_DARKNESS
+        return (region * (1 - alpha) + colour * alpha).astype(np.uint8)
 
     def _photo_interior(self, cells: "MouthGap", painted: np.ndarray) -> np.ndarray:
         """The photo's own teeth and mouth, where the photo shows them: the upper part hangs from
@@ -258,6 +276,17 @@ class MouthGap:
     rows_above_lip: np.ndarray  # pixels above the lower lip
     gap: float  # largest lip gap, pixels
     width: float  # corner to corner, pixels
+
+
+def _lip_edges_trimmed(mouth: np.ndarray) -> np.ndarray:
+    """(K, 2) MOUTH_POINTS of an open photo mouth with each inner lip point moved LIP_EDGE_TRIM of
+    the way to the outer lip point of its column (corners stay)."""
+    trimmed = mouth.copy()
+    for inner, outer in ((INNER_UPPER, OUTER_UPPER), (INNER_LOWER, OUTER_LOWER)):
+        i = [MOUTH_INDEX[p] for p in inner[1:-1]]
+        o = [MOUTH_INDEX[p] for p in outer[1:-1]]
+        trimmed[i] += LIP_EDGE_TRIM * (mouth[o] - mouth[i])
+    return trimmed
 
 
 def triangle_maps(dst: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

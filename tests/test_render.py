@@ -37,6 +37,21 @@ def test_open_photo_mouth_closes_and_opens_as_driven(renderer, face_mesh):
     assert wide > closed + 0.07
 
 
+def test_closed_open_photo_mouth_shows_where_the_lips_meet(renderer):
+    # The photo's open mouth is trimmed away; the closed lips must still meet at a dark line.
+    from studio.geometry import INNER_LOWER, INNER_UPPER, MOUTH_POINTS
+
+    frame = renderer.frame(FramePose(np.zeros((len(MOUTH_POINTS), 2), np.float32)))
+    targets = renderer.frame_of_face.to_image(renderer.rest_mouth)
+    middle = slice(3, 8)  # the middle columns of the inner lip contours
+    seam = (targets[[MOUTH_POINTS.index(p) for p in INNER_UPPER]][middle]
+            + targets[[MOUTH_POINTS.index(p) for p in INNER_LOWER]][middle]) / 2
+    lip_depth = renderer.frame_of_face.scale * 0.04
+    grey = frame.mean(axis=-1)
+    level = lambda points: np.mean([grey[int(round(y)), int(round(x))] for x, y in points])  # noqa: E731
+    assert level(seam) < min(level(seam - [0, lip_depth]), level(seam + [0, lip_depth])) - 15
+
+
 def test_pixels_outside_the_head_never_change(renderer):
     offsets = ParametricMouth(renderer.rest_mouth).offsets(np.array([0.15]), np.array([0.5]))[0]
     frame = renderer.frame(FramePose(offsets, blink=1.0, head=(0.01, 0.01, 0.01)))
