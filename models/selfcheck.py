@@ -16,18 +16,10 @@ from studio.audio import SAMPLE_RATE, fit_to_frames
 from studio.dataset import ROOT
 from studio.drivers import make_driver
 from studio.evaluate import clip_speech
-from studio.measures import MAX_LAG, lagged_correlation
+from studio.measures import opening_measures
 
 DEFAULT_DRIVERS = ("memory", "memory-off", "conv-reference", "energy", "viseme")
 REPORT = ROOT / "reports" / "training" / "selfcheck.md"
-
-
-def motion_measures(real_open: np.ndarray, predicted_open: np.ndarray) -> dict[str, float]:
-    correlations = [lagged_correlation(real_open, predicted_open, lag)
-                    for lag in range(-MAX_LAG, MAX_LAG + 1)]
-    real_std = np.nanstd(real_open)
-    return {"open_corr": correlations[MAX_LAG], "best_lag": float(np.argmax(correlations) - MAX_LAG),
-            "amplitude": float(np.nanstd(predicted_open) / real_std) if real_std > 0 else 0.0}
 
 
 def check(split_name: str, driver_names: list[str], limit: int | None) -> dict[str, dict[str, float]]:
@@ -38,7 +30,7 @@ def check(split_name: str, driver_names: list[str], limit: int | None) -> dict[s
         speech = clip_speech(clip, samples, any(d.needs_phones for d in drivers.values()))
         for name, driver in drivers.items():
             offsets = driver.lip_offsets(speech, data.photo_rest)
-            per_driver[name].append(motion_measures(data.opening, gap_of(data.photo_rest + offsets)))
+            per_driver[name].append(opening_measures(data.opening, gap_of(data.photo_rest + offsets)))
     return {name: {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
             for name, rows in per_driver.items()}
 

@@ -30,20 +30,19 @@ def lagged_correlation(real: np.ndarray, generated: np.ndarray, lag: int) -> flo
     return _pearson(real, generated)
 
 
+def opening_measures(real_open: np.ndarray, generated_open: np.ndarray) -> dict[str, float]:
+    """open_corr (lag 0), best_lag within +-MAX_LAG and amplitude (std ratio) of two opening series."""
+    lags = range(-MAX_LAG, MAX_LAG + 1)
+    correlations = [lagged_correlation(real_open, generated_open, lag) for lag in lags]
+    real_std = np.nanstd(real_open)
+    return {"open_corr": correlations[MAX_LAG], "best_lag": float(list(lags)[int(np.argmax(correlations))]),
+            "amplitude": float(np.nanstd(generated_open) / real_std) if real_std > 0 else 0.0}
+
+
 def sync_measures(real: np.ndarray, generated: np.ndarray) -> dict[str, float]:
     """open_corr, best_lag, LMD, amplitude and detect for two (T, 478, 2) landmark series."""
-    real_open, gen_open = opening_series(real), opening_series(generated)
-    lags = range(-MAX_LAG, MAX_LAG + 1)
-    correlations = [lagged_correlation(real_open, gen_open, lag) for lag in lags]
-    found = np.isfinite(generated[:, 0, 0])
-    real_std = np.nanstd(real_open)
-    return {
-        "open_corr": correlations[MAX_LAG],
-        "best_lag": float(list(lags)[int(np.argmax(correlations))]),
-        "lmd": lip_distance(real, generated),
-        "amplitude": float(np.nanstd(gen_open) / real_std) if real_std > 0 else 0.0,
-        "detect": float(found.mean()),
-    }
+    return {**opening_measures(opening_series(real), opening_series(generated)),
+            "lmd": lip_distance(real, generated), "detect": float(np.isfinite(generated[:, 0, 0]).mean())}
 
 
 def aligned_lips(landmarks: np.ndarray) -> np.ndarray:
