@@ -268,10 +268,11 @@ class Studio:
 
         subtitles = None
         if speech.sentences:
-            from studio.subtitles import subtitle_cues, write_srt
+            from studio.subtitles import subtitle_cues, write_srt, written_words
 
             subtitles = out_path.with_suffix(".srt")
-            write_srt(subtitle_cues(speech.sentences, speech.words), subtitles)
+            words = (text is not None and written_words(text, speech.words)) or speech.words
+            write_srt(subtitle_cues(speech.sentences, words), subtitles)
         progress(1.0, "done")
         return RenderResult(out_path, subtitles, n_frames, speech.duration, (width, height),
                             driver.name, notes, clock.seconds)

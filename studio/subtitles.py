@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from studio.phonemes import Segment
+from studio.text import normalize_text, split_words, spoken_words
 
 MAX_LINE_CHARS = 42  # the usual broadcast limit
 
@@ -34,6 +35,23 @@ def _spread_over(sentence: Segment) -> list[Segment]:
         end = start + sentence.duration * (len(token) + 1) / total
         words.append(Segment(token, start, end))
         start = end
+    return words
+
+
+def written_words(script: str, spoken: list[Segment]) -> list[Segment] | None:
+    """The script's words as typed ("$5.50"), each timed over the spoken words it became ("five
+    dollars and fifty cents"), so subtitles show what was written. None when the typed words,
+    spelt out one by one, do not add up to what was spoken."""
+    typed = split_words(script)
+    counts = [len(spoken_words(normalize_text(word))) for word in typed]
+    owner = [k for k, word in enumerate(spoken) for _ in spoken_words(word.label)]
+    if sum(counts) != len(owner) or not all(counts):
+        return None
+    words, first = [], 0
+    for word, count in zip(typed, counts):
+        a, b = spoken[owner[first]], spoken[owner[first + count - 1]]
+        words.append(Segment(word, a.start, b.end))
+        first += count
     return words
 
 

@@ -38,13 +38,13 @@ def test_render_from_audio(tmp_path, photo_path, grid_clip):
 
 def test_render_from_text_writes_subtitles(tmp_path, photo_path):
     out = tmp_path / "script.mp4"
-    result = run_cli("--face", str(photo_path), "--text", "Hello! My name is Eileen.",
+    result = run_cli("--face", str(photo_path), "--text", "Hello! My name is Eileen, I am 25.",
                      "--out", str(out), "--size", "256")
     assert result.returncode == 0, result.stderr
     _, durations = assert_playable(out)
     assert durations["video"] > 1.0
     srt = out.with_suffix(".srt").read_text()
-    assert srt.startswith("1\n00:00:") and "Eileen" in srt
+    assert srt.startswith("1\n00:00:") and "Eileen, I am 25." in srt  # as typed, not spelt out
 
 
 @pytest.mark.parametrize("args, message", [

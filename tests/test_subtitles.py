@@ -4,7 +4,7 @@ import re
 import pytest
 
 from studio.phonemes import Segment
-from studio.subtitles import MAX_LINE_CHARS, subtitle_cues, write_srt
+from studio.subtitles import MAX_LINE_CHARS, subtitle_cues, write_srt, written_words
 
 LONG = ("This is a rather long sentence that will certainly need more than two lines of "
         "subtitles to be shown on the screen, I think.")
@@ -78,3 +78,19 @@ def test_cues_from_the_voice(voice, tmp_path):
     assert len(blocks) == len(cues)
     timing = r"\d+\n\d\d:\d\d:\d\d,\d\d\d --> \d\d:\d\d:\d\d,\d\d\d\n"
     assert all(re.match(timing, block) for block in blocks)
+
+
+def test_subtitles_show_the_script_as_typed(voice):
+    script = "Dr. Smith paid $5.50 at 3:15pm. It is 25% off!"
+    track = voice.synthesize(script)
+    words = written_words(script, track.words)
+    assert [w.label for w in words] == ["Dr.", "Smith", "paid", "$5.50", "at", "3:15pm.", "It", "is",
+                                        "25%", "off!"]
+    spoken = {w.label.strip(".,!"): w for w in track.words}  # "five dollars and fifty cents"
+    assert (words[3].start, words[3].end) == (spoken["five"].start, spoken["cents"].end)
+    assert all(a.end <= b.start + 1e-9 for a, b in zip(words, words[1:]))
+    assert_readable(subtitle_cues(track.sentences, words), script)
+
+
+def test_typed_words_that_do_not_match_the_speech_are_not_used():
+    assert written_words("Hello there", timed_words("Hello there friend")) is None
