@@ -18,6 +18,9 @@ class AudioLipMemoryConfig:
     audio_dim: int = 96  # AudioEncoder feature size
     lip_dim: int = 96  # LipMotionEncoder feature size
     sharpness: float = 16.0  # r in softmax(r * cos): the published value
+    # Share of training frames whose audio feature is hidden from the fusion, so the decoder must
+    # read the retrieved lip feature instead of bypassing the memory (0 in checkpoints before it).
+    audio_dropout: float = 0.0
 
 
 class AudioLipMemory(nn.Module):
@@ -45,6 +48,9 @@ class AudioLipMemory(nn.Module):
         the memory losses; decoding both keeps the values informative: with the audio path alone
         the memory collapses to one slot, which reconstructs and aligns perfectly and says nothing."""
         log_a_k = self.audio_addressing(audio)
+        if self.training and self.config.audio_dropout:
+            kept = torch.rand(*audio.shape[:2], 1, device=audio.device) >= self.config.audio_dropout
+            audio = audio * kept
         fused = self.fuse(torch.cat([audio, log_a_k.exp() @ self.values], dim=-1))
         if lip is None:
             return fused, None, {}

@@ -58,6 +58,19 @@ def test_audio_addressing_is_a_distribution():
     assert torch.allclose(log_a.exp().sum(-1), torch.ones(1, 5), atol=1e-5)
 
 
+def test_fusion_hides_the_audio_feature_only_in_training():
+    from models.audio_lip_memory import AudioLipMemory
+
+    torch.manual_seed(0)
+    memory = AudioLipMemory(AudioLipMemoryConfig(slots=4, key_dim=8, value_dim=8, audio_dim=8, lip_dim=8,
+                                                 audio_dropout=1.0))
+    audio = torch.randn(1, 5, 8)
+    retrieved = memory.audio_addressing(audio).exp() @ memory.values
+    hidden = memory.fuse(torch.cat([torch.zeros_like(audio), retrieved], dim=-1))
+    assert torch.allclose(memory.train()(audio)[0], hidden)  # the decoder must read the memory
+    assert not torch.allclose(memory.eval()(audio)[0], hidden)  # inference hears everything
+
+
 def test_checkpoint_rebuilds_the_same_model(tmp_path):
     model = tiny_model().eval()
     save_model(model, tmp_path / "m.pt", run="test")
