@@ -31,6 +31,8 @@ PHOTO_TEETH_OPENING = 0.03  # a photo whose lips part this much (over IOD) shows
 # Share of each lip's thickness, from its inner edge, that an open photo mouth never lends to the
 # rendered lips: the wet inner side and the teeth touching it, which closed lips hide.
 LIP_EDGE_TRIM = 0.3
+TYPICAL_SKIN = np.array([1.25, 0.96, 0.79], np.float32)  # RGB over its mean of skin in white light
+TOOTH_ARC = 0.36  # arc angle (rad) of one front tooth: about 8 teeth across a smile
 SEAM_WIDTH, SEAM_DARKNESS, SEAM_STRENGTH = 0.012, 0.4, 0.8  # of mouth width; of lip colour; opacity
 CONTOUR_STEPS = 4  # spline points per lip-landmark interval
 RING_SCALE = 1.45  # the ring's radii over the face oval's, about the face centre
@@ -84,7 +86,7 @@ class PhotoRenderer:
         inner = {MOUTH_POINTS.index(p) for p in INNER_UPPER + INNER_LOWER}
         self.triangles = self.triangles[[not set(t) <= inner for t in self.triangles]]
 
-        self.lip_colour, self.skin_level = self._colours()
+        self.lip_colour, self.skin_level, self.light_tint = self._colours()
         x0, y0, x1, y1 = self.box
         self.grid = np.stack(np.meshgrid(np.arange(x0, x1, dtype=np.float32),
                                          np.arange(y0, y1, dtype=np.float32)), axis=-1)
@@ -115,13 +117,16 @@ class PhotoRenderer:
         mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
         return cv2.inpaint(photo, mask, 3, cv2.INPAINT_TELEA)
 
-    def _colours(self) -> tuple[np.ndarray, float]:
-        """Mean lip colour and the face's brightness, so the mouth interior matches the person."""
+    def _colours(self) -> tuple[np.ndarray, float, np.ndarray]:
+        """Mean lip colour, the face's brightness and the colour of the light on it (RGB gains
+        near 1), so the mouth interior matches the person and the photo."""
         colour = lip_colour(self.photo, self.landmarks)
         cheeks = self.landmarks[[50, 280, 205, 425]].astype(int)
-        skin = np.array([self.photo[y, x] for x, y in cheeks], np.float32).mean()
+        skin = np.array([self.photo[y, x] for x, y in cheeks], np.float32).mean(axis=0)
+        cast = skin / max(float(skin.mean()), 1.0) / TYPICAL_SKIN
         return (colour if colour is not None else np.array([170, 90, 90], np.float32),
-                float(np.clip(skin / 170.0, 0.35, 1.2)))
+                float(np.clip(skin.mean() / 170.0, 0.35, 1.2)),
+                np.clip(1 + 0.5 * (cast - 1), 0.85, 1.15).astype(np.float32))
 
     def _targets(self, pose: FramePose) -> np.ndarray:
         """Image positions of all mesh points for a pose."""
@@ -263,6 +268,9 @@ class PhotoRenderer:
         lip_shadow = np.clip(cells.rows_below_lip / max(0.15 * upper_height, 1.0), 0, 1)
         teeth_shade = ((0.72 + 0.28 * side_fade) * (1 - 0.22 * edge * upper_teeth)
                        * (0.7 + 0.3 * lip_shadow))[..., None]
+        if self.interior == "v2":
+            teeth_shade = teeth_shade * _tooth_relief(u, cells.width)[..., None]
+            teeth_colour = teeth_colour * self.light_tint
         return interior * (1 - teeth) + teeth_colour * teeth_shade * teeth
 
 
@@ -276,6 +284,17 @@ class MouthGap:
     rows_above_lip: np.ndarray  # pixels above the lower lip
     gap: float  # largest lip gap, pixels
     width: float  # corner to corner, pixels
+
+
+def _tooth_relief(u: np.ndarray, mouth_width: float) -> np.ndarray:
+    """Brightness of single teeth across the mouth (u: 0..1 corner to corner): each tooth rounded,
+    with a thin dark gap between neighbours. Seen from the front the dental arch foreshortens,
+    so teeth narrow towards the corners (equal steps of arc angle)."""
+    angle = np.arcsin(np.clip(2 * u - 1, -1, 1)) / TOOTH_ARC  # in teeth from the centre line
+    phase = angle - np.round(angle)  # -0.5..0.5 within a tooth, 0 at its middle
+    gap_width = max(0.03, 0.5 / max(mouth_width * TOOTH_ARC / 2, 1.0))  # about half a pixel, in teeth
+    gap = np.exp(-0.5 * ((np.abs(phase) - 0.5) / gap_width) ** 2)
+    return (1 - 0.1 * (2 * phase) ** 2) * (1 - 0.22 * gap)
 
 
 def _lip_edges_trimmed(mouth: np.ndarray) -> np.ndarray:
