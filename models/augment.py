@@ -20,8 +20,8 @@ class AugmentConfig:
     colour_db: float = 8.0  # spectral tilt range (microphones and rooms)
     gain_db: float = 0.0  # level change range (matters only without loudness normalisation)
     # Each augmentation is applied to a clip with this probability. 0.25 leaves about a third of
-    # the clips clean; at 0.5 the GRID fit suffered and the other voices gained nothing (probe in
-    # the closing note of the third session).
+    # the clips clean; at 0.5, memory-off at 1500 steps fell from 0.901 to 0.891 on grid-val and
+    # from 0.251 to 0.204 on extra-val.
     probability: float = 0.25
 
 

@@ -62,7 +62,8 @@ RUN_TRAINING = {
     "memory": TrainConfig(),
     "memory-off": TrainConfig(),
     # As issue 3 measured it: grid-s1 only, mel only, speed, gain and noise augmentation.
-    "conv-reference": TrainConfig(steps=1200, extra_share=0.0, sync_weight=0.0, spread_weight=0.0, phone_dropout=0.0,
+    "conv-reference": TrainConfig(steps=1200, extra_share=0.0, sync_weight=0.0, spread_weight=0.0,
+                                  phone_dropout=0.0,
                                   augment=AugmentConfig(warp=0.0, reverb_rt60=(0.0, 0.0), colour_db=0.0,
                                                         gain_db=20.0, probability=0.5)),
 }
