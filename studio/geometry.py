@@ -19,8 +19,9 @@ INNER_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 OUTER_UPPER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
 OUTER_LOWER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
 LIP_POINTS = tuple(sorted(set(INNER_UPPER + INNER_LOWER + OUTER_UPPER + OUTER_LOWER)))  # the 40
-JAW_POINTS = (172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397,  # jaw line
-              18, 200, 199, 175, 83, 313, 182, 406, 201, 421, 194, 418)  # chin
+JAW_LINE = (172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397)  # one side to the other
+CHIN = (18, 200, 199, 175, 83, 313, 182, 406, 201, 421, 194, 418)
+JAW_POINTS = JAW_LINE + CHIN
 MOUTH_POINTS = LIP_POINTS + JAW_POINTS
 # How far each jaw and chin point drops per unit of inner-lip gap, as real faces move: measured by
 # `python -m models.mouth_motion` (reports/mouth_motion.md). The chin follows the lips only about a
@@ -30,6 +31,13 @@ JAW_DROP = {172: 0.20, 136: 0.20, 150: 0.22, 149: 0.24, 176: 0.28, 148: 0.33, 15
             18: 0.61, 200: 0.49, 199: 0.40, 175: 0.37, 83: 0.59, 313: 0.59, 182: 0.49, 406: 0.49,
             201: 0.45, 421: 0.45, 194: 0.36, 418: 0.36}
 MOUTH_INDEX = {p: i for i, p in enumerate(MOUTH_POINTS)}
+# Each mouth point's mirror image across the face's midline: the contours run from one side to the
+# other, the chin's midline points are their own mirrors.
+_MIRROR = {p: q for line in (INNER_UPPER, INNER_LOWER, OUTER_UPPER, OUTER_LOWER, JAW_LINE)
+           for p, q in zip(line, reversed(line))}
+_MIRROR.update({18: 18, 200: 200, 199: 199, 175: 175, 83: 313, 313: 83, 182: 406, 406: 182,
+                201: 421, 421: 201, 194: 418, 418: 194})
+MOUTH_MIRROR = np.array([MOUTH_INDEX[_MIRROR[p]] for p in MOUTH_POINTS])
 CORNER_SHARE = 0.3  # how much the mouth corners follow an opening, relative to the middle
 INNER_MOUTH_POLYGON = INNER_UPPER + INNER_LOWER[-2:0:-1]  # closed loop through the lip gap
 OUTER_LIP_POLYGON = OUTER_UPPER + OUTER_LOWER[-2:0:-1]
@@ -134,3 +142,11 @@ def rest_mouth(landmarks: np.ndarray) -> np.ndarray:
     parametric = ParametricMouth(mouth)
     closed[jaw, 1] -= middle_gap * parametric.drop[jaw]
     return closed
+
+
+def symmetric_motion(offsets: np.ndarray) -> np.ndarray:
+    """(..., K, 2) mouth offsets in the face frame -> their mirror-symmetric part. Speech moves
+    both sides of the mouth alike; the rest is how one person's mouth is lopsided (the learned
+    drivers' training speaker), which does not belong on someone else's face."""
+    mirrored = offsets[..., MOUTH_MIRROR, :]
+    return np.stack([offsets[..., 0] - mirrored[..., 0], offsets[..., 1] + mirrored[..., 1]], axis=-1) / 2

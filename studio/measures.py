@@ -55,8 +55,13 @@ def aligned_lips(landmarks: np.ndarray) -> np.ndarray:
 
 
 def lip_distance(real: np.ndarray, generated: np.ndarray) -> float:
-    """Dynamic LMD: mean L2 distance of mean-removed aligned lip points, x 1000."""
-    a, b = aligned_lips(real), aligned_lips(generated)
+    """Dynamic LMD of two (T, 478, 2) landmark series."""
+    return dynamic_distance(aligned_lips(real), aligned_lips(generated))
+
+
+def dynamic_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean L2 distance of two (T, N, 2) face-frame point series, each minus its own mean shape,
+    x 1000 (LMD on the 40 lip points); frames where either is NaN are left out."""
     keep = np.isfinite(a[:, 0, 0]) & np.isfinite(b[:, 0, 0])
     if not keep.any():
         return float("nan")

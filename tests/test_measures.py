@@ -1,7 +1,7 @@
 """The evaluation's lip-sync measures on series whose answer is known."""
 import numpy as np
 
-from studio.measures import opening_measures
+from studio.measures import dynamic_distance, opening_measures
 
 
 def test_opening_measures_find_lag_and_amplitude():
@@ -20,3 +20,14 @@ def test_opening_measures_ignore_frames_without_a_face():
     generated[50:60] = np.nan
     measures = opening_measures(real, generated)
     assert measures["best_lag"] == 0 and abs(measures["amplitude"] - 1) < 0.05
+
+
+def test_dynamic_distance_ignores_the_mean_shape_and_frames_without_a_face():
+    rng = np.random.default_rng(0)
+    real = rng.normal(0, 0.01, (100, 40, 2))
+    shifted = real + rng.normal(0, 1, (1, 40, 2))  # another rest shape, the same motion
+    shifted[10:20] = np.nan
+    assert dynamic_distance(real, shifted) < 1e-9
+    still = np.zeros_like(real)
+    expected = np.linalg.norm(real - real.mean(axis=0), axis=-1).mean() * 1000  # LMD of a frozen mouth
+    assert abs(dynamic_distance(real, still) - expected) < 1e-9

@@ -115,3 +115,17 @@ def test_triangle_maps_match_opencv():
     assert 7 not in drawn and len(drawn) == 49 and not maps[7].any()
     for k in drawn:
         assert np.allclose(maps[k], cv2.getAffineTransform(dst[k], src[k]), rtol=1e-3, atol=1e-2)
+
+
+def test_mouth_mirror_pairs_points_across_the_face(renderer):
+    from studio.geometry import MOUTH_MIRROR, symmetric_motion
+
+    mouth = renderer.rest_mouth  # the astronaut's mouth, frontal, in her face frame
+    centre = np.median(mouth[:, 0])
+    assert np.abs((mouth[:, 0] - centre) + (mouth[MOUTH_MIRROR, 0] - centre)).max() < 0.1
+    assert np.abs(mouth[:, 1] - mouth[MOUTH_MIRROR, 1]).max() < 0.1
+    opening = ParametricMouth(mouth).offsets(np.array([0.1]), np.array([0.05]))
+    assert np.abs(symmetric_motion(opening) - opening).max() < 1e-3  # speech-like: kept
+    sideways = np.zeros_like(opening)
+    sideways[..., 0] = 0.02
+    assert np.allclose(symmetric_motion(sideways), 0)  # the whole mouth sliding: removed

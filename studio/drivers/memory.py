@@ -5,6 +5,7 @@ from functools import lru_cache
 import numpy as np
 
 from studio.audio import SILENCE_DB, frame_loudness_db
+from studio.geometry import symmetric_motion
 from studio.hub import model_file
 from studio.speech import Speech
 
@@ -40,7 +41,7 @@ def speech_gate(samples: np.ndarray, n_frames: int) -> np.ndarray:
 
 
 class LearnedDriver:
-    """Speech -> network -> smoothed lip offsets, held still and closed in silence."""
+    """Speech -> network -> symmetric, smoothed lip offsets, held still and closed in silence."""
 
     name = ""
     checkpoint = ""
@@ -50,7 +51,7 @@ class LearnedDriver:
         from models.checkpoint import predict_offsets
 
         offsets = predict_offsets(_model(self.checkpoint), speech.samples, speech.n_frames)
-        return smooth(offsets) * speech_gate(speech.samples, speech.n_frames)[:, None, None]
+        return smooth(symmetric_motion(offsets)) * speech_gate(speech.samples, speech.n_frames)[:, None, None]
 
 
 class MemoryDriver(LearnedDriver):
