@@ -20,7 +20,9 @@ OUTER_UPPER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
 OUTER_LOWER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
 LIP_POINTS = tuple(sorted(set(INNER_UPPER + INNER_LOWER + OUTER_UPPER + OUTER_LOWER)))  # the 40
 JAW_LINE = (172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397)  # one side to the other
-CHIN = (18, 200, 199, 175, 83, 313, 182, 406, 201, 421, 194, 418)
+CHIN_MIDLINE = (18, 200, 199, 175)
+CHIN_PAIRS = ((83, 313), (182, 406), (201, 421), (194, 418))  # left and right of the midline
+CHIN = CHIN_MIDLINE + sum(CHIN_PAIRS, ())
 JAW_POINTS = JAW_LINE + CHIN
 MOUTH_POINTS = LIP_POINTS + JAW_POINTS
 # How far each jaw and chin point drops per unit of inner-lip gap, as real faces move: measured by
@@ -33,10 +35,9 @@ JAW_DROP = {172: 0.20, 136: 0.20, 150: 0.22, 149: 0.24, 176: 0.28, 148: 0.33, 15
 MOUTH_INDEX = {p: i for i, p in enumerate(MOUTH_POINTS)}
 # Each mouth point's mirror image across the face's midline: the contours run from one side to the
 # other, the chin's midline points are their own mirrors.
-_MIRROR = {p: q for line in (INNER_UPPER, INNER_LOWER, OUTER_UPPER, OUTER_LOWER, JAW_LINE)
+_MIRROR = {p: q for line in (INNER_UPPER, INNER_LOWER, OUTER_UPPER, OUTER_LOWER, JAW_LINE, *CHIN_PAIRS)
            for p, q in zip(line, reversed(line))}
-_MIRROR.update({18: 18, 200: 200, 199: 199, 175: 175, 83: 313, 313: 83, 182: 406, 406: 182,
-                201: 421, 421: 201, 194: 418, 418: 194})
+_MIRROR.update({p: p for p in CHIN_MIDLINE})
 MOUTH_MIRROR = np.array([MOUTH_INDEX[_MIRROR[p]] for p in MOUTH_POINTS])
 CORNER_SHARE = 0.3  # how much the mouth corners follow an opening, relative to the middle
 INNER_MOUTH_POLYGON = INNER_UPPER + INNER_LOWER[-2:0:-1]  # closed loop through the lip gap

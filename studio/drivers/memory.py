@@ -32,6 +32,11 @@ def smooth(series: np.ndarray, sigma: float = SMOOTHING_SIGMA) -> np.ndarray:
     return (windows @ kernel).astype(np.float32)
 
 
+def face_motion(offsets: np.ndarray) -> np.ndarray:
+    """A network's (T, K, 2) lip offsets as they go on a face: symmetric, then smoothed."""
+    return smooth(symmetric_motion(offsets))
+
+
 def speech_gate(samples: np.ndarray, n_frames: int) -> np.ndarray:
     """(n_frames,) 1 where someone speaks, 0 in silence, soft at the edges."""
     level = frame_loudness_db(samples, n_frames)
@@ -51,7 +56,7 @@ class LearnedDriver:
         from models.checkpoint import predict_offsets
 
         offsets = predict_offsets(_model(self.checkpoint), speech.samples, speech.n_frames)
-        return smooth(symmetric_motion(offsets)) * speech_gate(speech.samples, speech.n_frames)[:, None, None]
+        return face_motion(offsets) * speech_gate(speech.samples, speech.n_frames)[:, None, None]
 
 
 class MemoryDriver(LearnedDriver):

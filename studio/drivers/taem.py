@@ -17,10 +17,10 @@ import numpy as np
 import torch
 
 from studio.audio import FPS
-from studio.drivers.memory import ONSET_FRAMES, smooth
+from studio.drivers.memory import ONSET_FRAMES, face_motion, smooth
 from studio.hub import model_file
 from studio.errors import StudioError
-from studio.geometry import MOUTH_POINTS, symmetric_motion
+from studio.geometry import MOUTH_POINTS
 from studio.phonemes import BILABIALS, SILENCE, Segment
 from studio.speech import Speech
 
@@ -72,7 +72,7 @@ def text_lip_offsets(phones: list[Segment], n_frames: int, speaker: np.ndarray |
     offsets = lips_from_latents(audio_model, latents)[0].numpy() * audio_model.config.offset_scale
     offsets = offsets.reshape(n_frames, len(MOUTH_POINTS), 2)
     open_share = phone_gate(phones, n_frames) * (1 - bilabial_closure(phones, n_frames))
-    return smooth(symmetric_motion(offsets)) * open_share[:, None, None]
+    return face_motion(offsets) * open_share[:, None, None]
 
 
 def bilabial_closure(phones: list[Segment], n_frames: int) -> np.ndarray:
