@@ -3,6 +3,7 @@
 Training fills the values with lip features (lip addressing + reconstruction) and pulls the audio
 addressing onto the lip addressing (KL), so at inference audio alone retrieves the lip slot.
 """
+import math
 from dataclasses import dataclass
 
 import torch
@@ -21,6 +22,10 @@ class AudioLipMemoryConfig:
     # Share of training frames whose audio feature is hidden from the fusion, so the decoder must
     # read the retrieved lip feature instead of bypassing the memory (0 in checkpoints before it).
     audio_dropout: float = 0.0
+    # Weight of the lip addressing's per-frame entropy minus the entropy of its slot usage: without
+    # it the addressing stays near uniform and the memory is a soft code, not a set of lip slots
+    # (0 in checkpoints before it).
+    entropy_weight: float = 0.0
 
 
 class AudioLipMemory(nn.Module):
@@ -41,6 +46,10 @@ class AudioLipMemory(nn.Module):
         """(B, T, audio_dim) -> (B, T, slots) log-probabilities over the key slots."""
         return self._address(self.query(audio), self.keys)
 
+    def lip_addressing(self, lip: torch.Tensor) -> torch.Tensor:
+        """(B, T, lip_dim) -> (B, T, slots) log-probabilities over the value slots."""
+        return self._address(self.lip_query(lip), self.values)
+
     def forward(self, audio: torch.Tensor, lip: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None, dict]:
         """Fused feature (B, T, audio_dim) from the audio-retrieved lip feature. Given a lip
@@ -55,10 +64,24 @@ class AudioLipMemory(nn.Module):
         if lip is None:
             return fused, None, {}
         target = self.lip_query(lip)
-        log_a_v = self._address(target, self.values)
+        log_a_v = self.lip_addressing(lip)
         recalled = log_a_v.exp() @ self.values
         reconstruction = ((recalled - target) ** 2).mean(dim=-1)
         kl = (log_a_v.exp() * (log_a_v - log_a_k)).sum(dim=-1)  # KL(a_v || a_k)
         mean = lambda x: (x * mask).sum() / mask.sum().clamp(min=1)
         fused_lip = self.fuse(torch.cat([audio, recalled], dim=-1))
-        return fused, fused_lip, {"memory_reconstruction": mean(reconstruction), "memory_alignment": mean(kl)}
+        losses = {"memory_reconstruction": mean(reconstruction), "memory_alignment": mean(kl)}
+        if self.config.entropy_weight:
+            losses["memory_entropy"] = self.config.entropy_weight * slot_entropy(log_a_v, mask)
+        return fused, fused_lip, losses
+
+
+def slot_entropy(log_a: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(B, T, slots) log-addressing -> the mean entropy of each frame's addressing plus how far the
+    frames' joint slot usage falls short of uniform (both >= 0). Zero when each frame picks one
+    slot and the frames spread evenly over all; the first part alone sends every frame to one slot."""
+    a = log_a.exp()
+    weight = mask[..., None] / mask.sum().clamp(min=1)
+    per_frame = -(a * log_a * weight).sum()
+    usage = (a * weight).sum(dim=(0, 1))
+    return per_frame + math.log(log_a.shape[-1]) + (usage * torch.log(usage + 1e-9)).sum()

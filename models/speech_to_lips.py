@@ -22,7 +22,8 @@ class SpeechToLipsConfig:
     features: FeatureConfig = field(default_factory=FeatureConfig)
     audio: AudioEncoderConfig = field(default_factory=lambda: AudioEncoderConfig(phones=True))
     lip: LipMotionEncoderConfig = field(default_factory=LipMotionEncoderConfig)
-    memory: AudioLipMemoryConfig = field(default_factory=lambda: AudioLipMemoryConfig(audio_dropout=0.5))
+    memory: AudioLipMemoryConfig = field(default_factory=lambda: AudioLipMemoryConfig(audio_dropout=0.5,
+                                                                                   entropy_weight=1.0))
     decoder: LipDecoderConfig = field(default_factory=LipDecoderConfig)
 
     @classmethod

@@ -1,5 +1,7 @@
 """The learned lip models: tiny random networks from a seed, one training step, checkpoints that
 rebuild themselves, and the driver's properties (shape, no lag, silence gives a still mouth)."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -69,6 +71,27 @@ def test_fusion_hides_the_audio_feature_only_in_training():
     hidden = memory.fuse(torch.cat([torch.zeros_like(audio), retrieved], dim=-1))
     assert torch.allclose(memory.train()(audio)[0], hidden)  # the decoder must read the memory
     assert not torch.allclose(memory.eval()(audio)[0], hidden)  # inference hears everything
+
+
+def test_slot_entropy_wants_sharp_frames_spread_over_the_slots():
+    from models.audio_lip_memory import slot_entropy
+
+    one_hot = lambda slots: torch.log(torch.eye(4)[slots][None] + 1e-12)  # noqa: E731
+    mask = torch.ones(1, 4)
+    assert slot_entropy(one_hot([0, 1, 2, 3]), mask) < 1e-3  # sharp, all slots used
+    assert torch.isclose(slot_entropy(one_hot([2, 2, 2, 2]), mask), torch.tensor(math.log(4)))  # collapsed
+    assert torch.isclose(slot_entropy(torch.full((1, 4, 4), -math.log(4)), mask), torch.tensor(math.log(4)))
+    last_masked = torch.tensor([[1.0, 1.0, 1.0, 0.0]])  # three frames on three of the four slots
+    assert torch.isclose(slot_entropy(one_hot([0, 1, 2, 2]), last_masked), torch.tensor(math.log(4 / 3)))
+
+
+def test_entropy_term_is_a_memory_loss_only_with_its_weight():
+    from models.audio_lip_memory import AudioLipMemory
+
+    sizes = dict(slots=4, key_dim=8, value_dim=8, audio_dim=8, lip_dim=8)
+    audio, lip, mask = torch.randn(2, 6, 8), torch.randn(2, 6, 8), torch.ones(2, 6)
+    assert "memory_entropy" not in AudioLipMemory(AudioLipMemoryConfig(**sizes))(audio, lip, mask)[2]
+    assert "memory_entropy" in AudioLipMemory(AudioLipMemoryConfig(**sizes, entropy_weight=1.0))(audio, lip, mask)[2]
 
 
 def test_checkpoint_rebuilds_the_same_model(tmp_path):
