@@ -6,6 +6,8 @@ face (as the studio does with a photo) and the inner-lip gap is compared with th
 open_corr at lag 0, the best lag within +-5 frames, amplitude (std ratio), and LMD on the lip
 points in the face frame (the evaluation's LMD before rendering). Validation splits
 only (models.prepare): never grid-test or dev-clips. Writes reports/training/selfcheck.md.
+`--quiet-stretches 20` repeats the check with every other 1.5 s of the audio 20 dB quieter: how a
+driver copes with speech whose level changes.
 """
 import argparse
 
@@ -23,13 +25,27 @@ from studio.measures import dynamic_distance, opening_measures
 DEFAULT_DRIVERS = ("memory", "memory-off", "conv-reference", "energy", "viseme")
 REPORT = ROOT / "reports" / "training" / "selfcheck.md"
 LIPS = slice(len(LIP_POINTS))  # MOUTH_POINTS start with the 40 lip points that LMD measures
+QUIET_PERIOD, QUIET_STEP = 1.5, 0.2  # seconds: --quiet-stretches alternates this often, this smoothly
 
 
-def check(split_name: str, driver_names: list[str], limit: int | None) -> dict[str, dict[str, float]]:
+def quiet_stretches(samples: np.ndarray, depth_db: float) -> np.ndarray:
+    """Every other QUIET_PERIOD seconds `depth_db` quieter, with smooth steps: a speaker who leans
+    back from the microphone or trails off, which GRID's evenly read sentences never do."""
+    seconds = np.arange(len(samples)) / SAMPLE_RATE
+    quiet = (np.floor(seconds / QUIET_PERIOD) % 2 == 1).astype(np.float32)
+    step = int(QUIET_STEP * SAMPLE_RATE)
+    quiet = np.convolve(quiet, np.ones(step) / step, mode="same")
+    return (samples * 10 ** (-depth_db * quiet / 20)).astype(np.float32)
+
+
+def check(split_name: str, driver_names: list[str], limit: int | None,
+          quiet_db: float = 0.0) -> dict[str, dict[str, float]]:
     drivers = {name: make_driver(name, include_ablations=True) for name in driver_names}
     per_driver = {name: [] for name in drivers}
     for clip, data in list(zip(prepare.clips(split_name), prepare.load(split_name)))[:limit]:
         samples = fit_to_frames(data.samples, len(data.opening), SAMPLE_RATE)  # one timeline
+        if quiet_db:
+            samples = quiet_stretches(samples, quiet_db)
         speech = clip_speech(clip, samples, any(d.needs_phones for d in drivers.values()))
         for name, driver in drivers.items():
             offsets = driver.lip_offsets(speech, data.photo_rest)
@@ -44,15 +60,17 @@ def main() -> None:
     parser.add_argument("--splits", nargs="*", default=["grid-val", "extra-val"])
     parser.add_argument("--drivers", nargs="*", default=list(DEFAULT_DRIVERS))
     parser.add_argument("--limit", type=int, help="clips per split (quick looks)")
+    parser.add_argument("--quiet-stretches", type=float, default=0.0, metavar="DB",
+                        help="stress test: every other 1.5 s of the audio DB quieter (report not written)")
     args = parser.parse_args()
     lines = ["# Motion self-check (validation splits; offsets on the first frame's rest mouth)", "",
              "| split | driver | open_corr | best_lag | amplitude | LMD |", "|---|---|---|---|---|---|"]
     for split_name in args.splits:
-        for name, m in check(split_name, args.drivers, args.limit).items():
+        for name, m in check(split_name, args.drivers, args.limit, args.quiet_stretches).items():
             lines.append(f"| {split_name} | {name} | {m['open_corr']:.3f} | {m['best_lag']:+.2f} "
                          f"| {m['amplitude']:.2f} | {m['lmd']:.2f} |")
             print(lines[-1], flush=True)
-    if args.limit is None:
+    if args.limit is None and not args.quiet_stretches:
         REPORT.parent.mkdir(parents=True, exist_ok=True)
         REPORT.write_text("\n".join(lines) + "\n\nCommand: `python -m models.selfcheck`\n")
 

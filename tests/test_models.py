@@ -197,3 +197,14 @@ def test_predict_offsets_units():
     model = tiny_model()
     offsets = predict_offsets(model, np.zeros(8 * 640, np.float32), 8)
     assert offsets.shape == (8, len(MOUTH_POINTS), 2) and offsets.dtype == np.float32
+
+
+def test_quiet_stretches_lower_every_other_stretch_by_the_depth():
+    from models.selfcheck import QUIET_PERIOD, quiet_stretches
+
+    samples = np.ones(4 * int(QUIET_PERIOD * SAMPLE_RATE), np.float32)
+    quiet = quiet_stretches(samples, 20.0)
+    middle = lambda k: quiet[int((k + 0.5) * QUIET_PERIOD * SAMPLE_RATE)]  # noqa: E731
+    assert np.isclose(middle(0), 1.0) and np.isclose(middle(2), 1.0)
+    assert np.isclose(middle(1), 0.1, atol=1e-4) and np.isclose(middle(3), 0.1, atol=1e-4)  # -20 dB
+    assert np.all(np.abs(np.diff(quiet)) < 1e-3)  # smooth steps, no clicks
