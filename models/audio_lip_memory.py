@@ -1,6 +1,7 @@
 """AudioLipMemory (SyncTalkFace): key slots addressed by audio, value slots holding lip motion.
 
-Training fills the values with lip features (lip addressing + reconstruction) and pulls the audio
+Training fills the values with lip features (lip addressing + reconstruction), keeps the lip
+addressing to few slots per frame and many over all frames (`slot_entropy`), and pulls the audio
 addressing onto the lip addressing (KL), so at inference audio alone retrieves the lip slot.
 """
 import math
@@ -22,9 +23,8 @@ class AudioLipMemoryConfig:
     # Share of training frames whose audio feature is hidden from the fusion, so the decoder must
     # read the retrieved lip feature instead of bypassing the memory (0 in checkpoints before it).
     audio_dropout: float = 0.0
-    # Weight of the lip addressing's per-frame entropy minus the entropy of its slot usage: without
-    # it the addressing stays near uniform and the memory is a soft code, not a set of lip slots
-    # (0 in checkpoints before it).
+    # Weight of `slot_entropy` on the lip addressing: without it the addressing stays near uniform
+    # and the memory is a soft code, not a set of lip slots (0 in checkpoints before it).
     entropy_weight: float = 0.0
 
 

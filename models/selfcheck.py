@@ -61,7 +61,8 @@ def main() -> None:
     parser.add_argument("--drivers", nargs="*", default=list(DEFAULT_DRIVERS))
     parser.add_argument("--limit", type=int, help="clips per split (quick looks)")
     parser.add_argument("--quiet-stretches", type=float, default=0.0, metavar="DB",
-                        help="stress test: every other 1.5 s of the audio DB quieter (report not written)")
+                        help=f"stress test: every other {QUIET_PERIOD:g} s of the audio DB quieter "
+                             "(report not written)")
     args = parser.parse_args()
     lines = ["# Motion self-check (validation splits; offsets on the first frame's rest mouth)", "",
              "| split | driver | open_corr | best_lag | amplitude | LMD |", "|---|---|---|---|---|---|"]
