@@ -50,6 +50,10 @@ class AudioLipMemory(nn.Module):
         """(B, T, lip_dim) -> (B, T, slots) log-probabilities over the value slots."""
         return self._address(self.lip_query(lip), self.values)
 
+    def fused(self, audio: torch.Tensor, retrieved: torch.Tensor) -> torch.Tensor:
+        """The decoder's input: the audio feature and a retrieved lip feature, fused."""
+        return self.fuse(torch.cat([audio, retrieved], dim=-1))
+
     def forward(self, audio: torch.Tensor, lip: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None, dict]:
         """Fused feature (B, T, audio_dim) from the audio-retrieved lip feature. Given a lip
@@ -60,7 +64,7 @@ class AudioLipMemory(nn.Module):
         if self.training and self.config.audio_dropout:
             kept = torch.rand(*audio.shape[:2], 1, device=audio.device) >= self.config.audio_dropout
             audio = audio * kept
-        fused = self.fuse(torch.cat([audio, log_a_k.exp() @ self.values], dim=-1))
+        fused = self.fused(audio, log_a_k.exp() @ self.values)
         if lip is None:
             return fused, None, {}
         target = self.lip_query(lip)
@@ -69,7 +73,7 @@ class AudioLipMemory(nn.Module):
         reconstruction = ((recalled - target) ** 2).mean(dim=-1)
         kl = (log_a_v.exp() * (log_a_v - log_a_k)).sum(dim=-1)  # KL(a_v || a_k)
         mean = lambda x: (x * mask).sum() / mask.sum().clamp(min=1)
-        fused_lip = self.fuse(torch.cat([audio, recalled], dim=-1))
+        fused_lip = self.fused(audio, recalled)
         losses = {"memory_reconstruction": mean(reconstruction), "memory_alignment": mean(kl)}
         if self.config.entropy_weight:
             losses["memory_entropy"] = self.config.entropy_weight * slot_entropy(log_a_v, mask)

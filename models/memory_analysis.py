@@ -2,8 +2,9 @@
 
 On grid-val (never the test split): the entropy of the audio addressing (low: each frame picks a
 few slots), that of the real lips' own addressing and how often audio picks the same top slot,
-how often each slot is the most addressed one, and which phones (forced alignment of the GRID
-transcript) each frequently used slot answers to. Writes reports/training/memory_analysis.md.
+what the decoder reads (open_corr with the audio feature hidden, or with the memory replaced by its
+mean), how often each slot is the most addressed one, and which phones (forced alignment of the
+GRID transcript) each frequently used slot answers to. Writes reports/training/memory_analysis.md.
 """
 from collections import Counter
 
@@ -13,10 +14,12 @@ import torch
 from models import prepare
 from models.checkpoint import load_model
 from models.features import speech_features
+from models.prepare import gap_of
 from studio.alignment import force_align
 from studio.dataset import ROOT
 from studio.drivers.memory import MemoryDriver
 from studio.hub import model_file
+from studio.measures import opening_measures
 from studio.phonemes import frame_phones
 
 REPORT = ROOT / "reports" / "training" / "memory_analysis.md"
@@ -29,24 +32,39 @@ def entropy_of(addressing: np.ndarray) -> np.ndarray:
     return -(addressing * np.log(addressing + 1e-12)).sum(axis=1)
 
 
+def reliance_inputs(memory, audio: torch.Tensor, retrieved: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The fused decoder input as the model makes it, with the audio feature hidden (what training's
+    audio dropout shows the decoder), and with the retrieved lip feature replaced by the values'
+    mean (what is left of the audio without the memory)."""
+    return {"as made": memory.fused(audio, retrieved),
+            "audio feature hidden": memory.fused(torch.zeros_like(audio), retrieved),
+            "memory replaced by its mean": memory.fused(audio, memory.values.mean(0).expand_as(retrieved))}
+
+
 @torch.no_grad()
 def main() -> None:
     model = load_model(model_file(MemoryDriver.checkpoint))
     slots = model.config.memory.slots
-    entropies, winners, phones_of, lip_entropies, agreements = [], [], {}, [], []
+    entropies, winners, phones_of, lip_entropies, agreements, reliance = [], [], {}, [], [], {}
     for clip, data in zip(prepare.clips("grid-val"), prepare.load("grid-val")):
         n_frames = len(data.opening)
         mel = speech_features(data.samples, n_frames, model.config.features)
         audio = model.audio_encoder(mel, torch.from_numpy(data.phones)[None])
-        addressing = model.memory.audio_addressing(audio)[0].exp().numpy()
+        weights = model.memory.audio_addressing(audio).exp()
+        addressing = weights[0].numpy()
         entropies.append(entropy_of(addressing))
         best = addressing.argmax(axis=1)
         winners.append(best)
         face = ~np.isnan(data.offsets).any(axis=(1, 2))
         lips = torch.from_numpy(np.nan_to_num(data.offsets).reshape(n_frames, -1) / model.config.offset_scale)
-        lip_addressing = model.memory.lip_addressing(model.lip_encoder(lips[None].float()))[0].exp().numpy()[face]
+        lip_feature = model.lip_encoder(lips[None].float())
+        lip_addressing = model.memory.lip_addressing(lip_feature)[0].exp().numpy()[face]
         lip_entropies.append(entropy_of(lip_addressing))
         agreements.append(lip_addressing.argmax(axis=1) == best[face])
+        for name, hidden in reliance_inputs(model.memory, audio, weights @ model.memory.values).items():
+            offsets = model.decoder(hidden)[0].numpy() * model.config.offset_scale
+            opening = gap_of(data.photo_rest + offsets.reshape(n_frames, *data.photo_rest.shape))
+            reliance.setdefault(name, []).append(opening_measures(data.opening, opening)["open_corr"])
         _, phones = force_align(data.samples, clip.transcript)
         for slot, phone in zip(best, frame_phones(phones, n_frames)):
             phones_of.setdefault(int(slot), Counter())[phone] += 1
@@ -58,6 +76,8 @@ def main() -> None:
              f"- lip addressing (the real lips' own slots, what training fills the values from): entropy "
              f"mean {np.concatenate(lip_entropies).mean():.2f} nats; the audio picks the lips' own top "
              f"slot in {np.concatenate(agreements).mean():.0%} of frames",
+             "- what the decoder reads: open_corr of the network's own output "
+             + ", ".join(f"{name} {np.mean(r):.3f}" for name, r in reliance.items()),
              f"- slots ever most addressed: {(usage > 0).sum()} of {slots}; the {TOP_SLOTS} most used "
              f"cover {usage[np.argsort(usage)[::-1][:TOP_SLOTS]].sum() / usage.sum():.0%} of frames", "",
              "| slot | frames | phones (share of the slot's frames) |", "|---|---|---|"]
