@@ -41,7 +41,13 @@ def predict_offsets(model: torch.nn.Module, samples: np.ndarray, n_frames: int,
     if model.config.audio.phones and phones is None:
         phones = heard_phones(samples, n_frames)
     scaled, _, _ = model(mel, phones)
-    return (scaled[0].numpy() * model.config.offset_scale).reshape(n_frames, len(MOUTH_POINTS), 2)
+    return face_offsets(model, scaled[0])
+
+
+def face_offsets(model: torch.nn.Module, scaled: torch.Tensor) -> np.ndarray:
+    """A lip model's (T, 2K) output for one clip, in its scaled units -> (T, len(MOUTH_POINTS), 2)
+    lip offsets in face-frame units."""
+    return (scaled.numpy() * model.config.offset_scale).reshape(len(scaled), len(MOUTH_POINTS), 2)
 
 
 def sync_score(syncnet: SyncNet, samples: np.ndarray, offsets: np.ndarray) -> Sync:

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from models import prepare
-from models.checkpoint import load_model
+from models.checkpoint import face_offsets, load_model
 from models.features import speech_features
 from models.prepare import gap_of
 from studio.alignment import force_align
@@ -62,8 +62,7 @@ def main() -> None:
         lip_entropies.append(entropy_of(lip_addressing))
         agreements.append(lip_addressing.argmax(axis=1) == best[face])
         for name, hidden in reliance_inputs(model.memory, audio, weights @ model.memory.values).items():
-            offsets = model.decoder(hidden)[0].numpy() * model.config.offset_scale
-            opening = gap_of(data.photo_rest + offsets.reshape(n_frames, *data.photo_rest.shape))
+            opening = gap_of(data.photo_rest + face_offsets(model, model.decoder(hidden)[0]))
             reliance.setdefault(name, []).append(opening_measures(data.opening, opening)["open_corr"])
         _, phones = force_align(data.samples, clip.transcript)
         for slot, phone in zip(best, frame_phones(phones, n_frames)):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from models import prepare, taem_data
-from models.checkpoint import load_model
+from models.checkpoint import face_offsets, load_model
 from models.features import mel_power, model_input
 from models.prepare import gap_of
 from models.taem import TAEM, PhoneBatch, TAEMConfig, audio_latents, lips_from_latents, save_taem
@@ -107,7 +107,7 @@ def validate(model: TAEM, audio_model, data: list[Utterance], latent_std: torch.
         result, lips = losses(model, audio_model, batch, latent_std, config)
         latent.append(result["latent"].item())
         for u, scaled in zip(batch, lips):
-            offsets = scaled[:len(u.opening)].numpy().reshape(len(u.opening), -1, 2) * audio_model.config.offset_scale
+            offsets = face_offsets(audio_model, scaled[:len(u.opening)])
             correlations.append(lagged_correlation(u.opening, gap_of(u.photo_rest + offsets), 0))
     model.train()
     return {"grid_val_open_corr": float(np.mean(correlations)), "grid_val_latent": float(np.mean(latent))}

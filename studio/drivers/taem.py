@@ -20,7 +20,6 @@ from studio.audio import FPS
 from studio.drivers.memory import ONSET_FRAMES, face_motion, smooth
 from studio.hub import model_file
 from studio.errors import StudioError
-from studio.geometry import MOUTH_POINTS
 from studio.phonemes import BILABIALS, SILENCE, Segment
 from studio.speech import Speech
 
@@ -63,14 +62,14 @@ def phone_gate(phones: list[Segment], n_frames: int) -> np.ndarray:
 def text_lip_offsets(phones: list[Segment], n_frames: int, speaker: np.ndarray | None = None,
                      checkpoint: str = "taem.pt") -> np.ndarray:
     """Timed phones -> (n_frames, len(MOUTH_POINTS), 2) lip offsets in face-frame units."""
+    from models.checkpoint import face_offsets
     from models.taem import PhoneBatch, lips_from_latents, speaker_tensor
 
     taem, audio_model = _models(checkpoint)
     if not taem.config.speaker_dim:
         speaker = None
     latents, _ = taem(PhoneBatch.of([phones]), n_frames, speaker_tensor(speaker))
-    offsets = lips_from_latents(audio_model, latents)[0].numpy() * audio_model.config.offset_scale
-    offsets = offsets.reshape(n_frames, len(MOUTH_POINTS), 2)
+    offsets = face_offsets(audio_model, lips_from_latents(audio_model, latents)[0])
     open_share = phone_gate(phones, n_frames) * (1 - bilabial_closure(phones, n_frames))
     return face_motion(offsets) * open_share[:, None, None]
 
