@@ -33,6 +33,8 @@ REPORTS = ROOT / "reports"
 COLUMNS = ("open_corr", "best_lag", "lmd", "amplitude", "detect", "mouth_psnr", "mouth_ssim",
            "outside_psnr", "outside_diff", "silence_flicker", "sync_offset", "sync_distance", "sync_confidence")
 SYNCNET = "syncnet.pt"  # the studio's SyncNet (models/syncnet.py), the LSE-style sync evaluator
+PER_CLIP_UP_TO = 10  # splits this small also get a per-clip table: one clip can move their mean
+REAL = "real"  # the recording itself
 REAL_LIPS = "real-lips"  # the renderer driven by the clip's own landmarks
 SILENCE_BELOW_PEAK_DB = 35.0  # frames this far under the clip's loud frames count as silence
 
@@ -95,7 +97,7 @@ def evaluate_clip(clip: Clip, drivers: dict, renderers: list[str], face_mesh: Fa
     truth = ClipTruth(real_frames[:n], real_landmarks, photo,
                       outside_face_mask(photo_landmarks, photo.shape), silent_frames(samples, n), samples)
     speech = clip_speech(clip, samples, any(d.needs_phones for d in drivers.values()))
-    results = {"real": measure(iter(truth.frames), truth, syncnet, is_real=True)}
+    results = {REAL: measure(iter(truth.frames), truth, syncnet, is_real=True)}
     for renderer_name in renderers:
         renderer = PhotoRenderer(photo, photo_landmarks, renderer_name)
         bound = {name: driver.for_photo(photo, photo_landmarks) if hasattr(driver, "for_photo") else driver
@@ -181,7 +183,21 @@ def markdown(report: dict) -> str:
                 f"{row[c]:.3f}" if c in ("open_corr", "amplitude", "detect", "mouth_ssim", "sync_confidence")
                 else f"{row[c]:.2f}" for c in COLUMNS) + " |")
         lines.append("")
+        per_clip = report["per_clip"][split_name]
+        if len(per_clip) <= PER_CLIP_UP_TO:
+            lines += per_clip_table(per_clip)
     return "\n".join(lines)
+
+
+def per_clip_table(per_clip: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """Markdown lines: open_corr / LMD of every driver on every clip."""
+    drivers = [d for d in next(iter(per_clip.values())) if d != REAL]
+    lines = ["open_corr / LMD per clip:", "", "| clip | " + " | ".join(drivers) + " |",
+             "|---|" + "---|" * len(drivers)]
+    for clip, rows in per_clip.items():
+        lines.append(f"| {clip} | " + " | ".join(
+            f"{rows[d]['open_corr']:.2f} / {rows[d]['lmd']:.1f}" for d in drivers) + " |")
+    return lines + [""]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,40 @@
+"""The evaluation command end to end on one real GRID test clip: real renders, real face mesh."""
+import json
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def report(shared_data, tmp_path_factory):
+    from studio.evaluate import main
+
+    out = tmp_path_factory.mktemp("evaluation") / "report"
+    assert main(["--splits", "grid-test", "--limit", "1", "--drivers", "static,memory", "--out", str(out)]) == 0
+    return json.loads(out.with_suffix(".json").read_text()), out.with_suffix(".md").read_text()
+
+
+def test_recording_is_its_own_upper_bound(report):
+    row = report[0]["splits"]["grid-test"]["real"]
+    assert row["open_corr"] == pytest.approx(1.0) and row["lmd"] == pytest.approx(0.0)
+
+
+def test_static_photo_keeps_its_mouth_still_and_background_untouched(report):
+    row = report[0]["splits"]["grid-test"]["static"]
+    assert row["amplitude"] < 0.05 and row["detect"] == 1.0 and row["outside_psnr"] > 40
+
+
+def test_shipped_memory_follows_the_real_lips(report):
+    rows = report[0]["splits"]["grid-test"]
+    assert rows["memory"]["open_corr"] > 0.7 > rows["static"]["open_corr"]
+    assert rows["memory"]["lmd"] < rows["static"]["lmd"] and abs(rows["memory"]["best_lag"]) <= 1
+
+
+def test_small_splits_get_a_per_clip_table(report):
+    assert "| clip | static | memory | real-lips |" in report[1]
+
+
+def test_unknown_driver_is_refused_with_one_line(capsys):
+    from studio.evaluate import main
+
+    assert main(["--drivers", "static,lipsync9000"]) == 2
+    assert capsys.readouterr().err.strip() == "error: unknown driver(s) lipsync9000"
