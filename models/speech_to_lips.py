@@ -20,7 +20,7 @@ class SpeechToLipsConfig:
     use_memory: bool = True
     offset_scale: float = 0.02  # face-frame units per output unit (set from the training targets)
     features: FeatureConfig = field(default_factory=FeatureConfig)
-    audio: AudioEncoderConfig = field(default_factory=lambda: AudioEncoderConfig(phones=True, phone_target=True))
+    audio: AudioEncoderConfig = field(default_factory=lambda: AudioEncoderConfig(phones=True))
     lip: LipMotionEncoderConfig = field(default_factory=LipMotionEncoderConfig)
     memory: AudioLipMemoryConfig = field(default_factory=lambda: AudioLipMemoryConfig(audio_dropout=0.5,
                                                                                    entropy_weight=1.0))
@@ -46,16 +46,11 @@ class SpeechToLips(nn.Module):
     def forward(self, mel: torch.Tensor, phones: torch.Tensor | None = None, lips: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None, dict]:
         """(B, 4T, N_MELS) model input and (B, T) heard phones -> (B, T, 2K) scaled lip offsets.
-        Given the real lips and their frame mask (training): also the auxiliary heard-phone loss
-        and, with the memory, the offsets decoded from the lip-retrieved memory feature and the
-        memory losses."""
-        feature, mel_frames = self.audio_encoder.encode(mel, phones)
-        losses = {}
-        if lips is not None and self.config.audio.phone_target:
-            losses["heard_phones"] = self.audio_encoder.phone_target_loss(mel_frames, phones)
+        Given the real lips and their frame mask (training, with the memory): also the offsets
+        decoded from the lip-retrieved memory feature, and the memory losses."""
+        feature = self.audio_encoder(mel, phones)
         if not self.config.use_memory:
-            return self.decoder(feature), None, losses
+            return self.decoder(feature), None, {}
         lip_feature = None if lips is None else self.lip_encoder(lips)
-        fused, fused_lip, memory_losses = self.memory(feature, lip_feature, mask)
-        return (self.decoder(fused), None if fused_lip is None else self.decoder(fused_lip),
-                {**losses, **memory_losses})
+        fused, fused_lip, losses = self.memory(feature, lip_feature, mask)
+        return self.decoder(fused), None if fused_lip is None else self.decoder(fused_lip), losses

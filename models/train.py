@@ -52,7 +52,6 @@ class TrainConfig:
     phone_dropout: float = 0.2  # share of chunks whose heard phones are hidden: the mel must carry too
     velocity_weight: float = 1.0  # lip speed: keeps motion crisp instead of averaged
     memory_weight: float = 0.1
-    heard_phone_weight: float = 0.3  # the mel alone predicting the heard phones (AudioEncoder.phone_target)
     sync_weight: float = 0.02  # each of audio-visual and visual-visual (published 0.2 vs L1 10)
     eval_every: int = 200
     seed: int = 1234
@@ -233,8 +232,7 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float) -> Non
             losses = {"contrastive": model.contrastive_loss(mel, lips, mask)}
         else:
             predicted, recalled, losses = model(mel, phones, lips, mask)
-            losses = {k: (config.heard_phone_weight if k == "heard_phones" else config.memory_weight) * v
-                      for k, v in losses.items()}
+            losses = {k: config.memory_weight * v for k, v in losses.items()}
             losses.update(lip_losses(predicted, lips, mask, config))
             if recalled is not None:
                 recall = lip_losses(recalled, lips, mask, config)
