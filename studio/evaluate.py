@@ -20,10 +20,10 @@ import numpy as np
 
 from studio.audio import SAMPLE_RATE, frame_count, frame_loudness_db
 from studio.dataset import ROOT, Clip, clip_audio, clip_landmarks, split
-from studio.drivers import ABLATION_DRIVERS, DRIVERS, make_driver
+from studio.drivers import ABLATION_DRIVERS, DEFAULT_SPEECH_DRIVER, DRIVERS, make_driver
 from studio.face import FaceMesh, FaceTracker
 from studio.hub import MODELS
-from studio.measures import mouth_box, psnr, ssim, sync_measures
+from studio.measures import mouth_box, paired_difference, psnr, ssim, sync_measures
 from studio.geometry import mouth_in_face_frame
 from studio.render import FACE_OVAL, INTERIORS, FramePose, PhotoRenderer
 from studio.speech import Speech, time_phones
@@ -33,6 +33,7 @@ REPORTS = ROOT / "reports"
 COLUMNS = ("open_corr", "best_lag", "lmd", "amplitude", "detect", "mouth_psnr", "mouth_ssim",
            "outside_psnr", "outside_diff", "silence_flicker", "sync_offset", "sync_distance", "sync_confidence")
 SYNCNET = "syncnet.pt"  # the studio's SyncNet (models/syncnet.py), the LSE-style sync evaluator
+PAIRED = ("open_corr", "lmd")  # the default driver against each other one, clip by clip
 PER_CLIP_UP_TO = 10  # splits this small also get a per-clip table: one clip can move their mean
 REAL = "real"  # the recording itself
 REAL_LIPS = "real-lips"  # the renderer driven by the clip's own landmarks
@@ -184,9 +185,30 @@ def markdown(report: dict) -> str:
                 else f"{row[c]:.2f}" for c in COLUMNS) + " |")
         lines.append("")
         per_clip = report["per_clip"][split_name]
+        if DEFAULT_SPEECH_DRIVER in summary and len(per_clip) > 1:
+            lines += paired_table(per_clip)
         if len(per_clip) <= PER_CLIP_UP_TO:
             lines += per_clip_table(per_clip)
     return "\n".join(lines)
+
+
+def paired_table(per_clip: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """Markdown lines: the default speech driver minus each other driver, per clip, averaged, with
+    a 95% bootstrap interval over clips."""
+    drivers = [d for d in next(iter(per_clip.values())) if d not in (REAL, REAL_LIPS, DEFAULT_SPEECH_DRIVER)]
+    lines = [f"`{DEFAULT_SPEECH_DRIVER}` minus each driver, clip by clip: mean [95% bootstrap interval over "
+             "clips] (open_corr: above 0 is better; LMD: below 0 is better):", "",
+             "| driver | " + " | ".join(PAIRED) + " |", "|---|" + "---|" * len(PAIRED)]
+    for driver in drivers:
+        cells = []
+        for measure in PAIRED:
+            pairs = np.array([(rows[DEFAULT_SPEECH_DRIVER][measure], rows[driver][measure])
+                              for rows in per_clip.values()])
+            mean, low, high = paired_difference(pairs[:, 0], pairs[:, 1])
+            cells.append(f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]" if measure == "open_corr"
+                         else f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]")
+        lines.append(f"| {driver} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def per_clip_table(per_clip: dict[str, dict[str, dict[str, float]]]) -> list[str]:

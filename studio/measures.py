@@ -45,6 +45,16 @@ def sync_measures(real: np.ndarray, generated: np.ndarray) -> dict[str, float]:
             "lmd": lip_distance(real, generated), "detect": float(np.isfinite(generated[:, 0, 0]).mean())}
 
 
+def paired_difference(a: np.ndarray, b: np.ndarray, resamples: int = 2000,
+                      seed: int = 0) -> tuple[float, float, float]:
+    """Mean of the per-clip differences a - b and its 95% bootstrap interval over clips: whether a
+    gap between two drivers is more than which clips happened to be picked."""
+    differences = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    picks = np.random.default_rng(seed).integers(len(differences), size=(resamples, len(differences)))
+    low, high = np.percentile(differences[picks].mean(axis=1), [2.5, 97.5])
+    return float(differences.mean()), float(low), float(high)
+
+
 def aligned_lips(landmarks: np.ndarray) -> np.ndarray:
     """(T, 40, 2) lip points in each frame's face frame; NaN where no face."""
     out = np.full((len(landmarks), len(LIP_POINTS), 2), np.nan, np.float32)

@@ -31,6 +31,7 @@ def test_shipped_memory_follows_the_real_lips(report):
 
 def test_small_splits_get_a_per_clip_table(report):
     assert "| clip | static | memory | real-lips |" in report[1]
+    assert "`memory` minus each driver" not in report[1]  # one clip: no interval to give
 
 
 def test_unknown_driver_is_refused_with_one_line(capsys):

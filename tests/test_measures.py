@@ -1,5 +1,6 @@
 """The evaluation's lip-sync measures on series whose answer is known."""
 import numpy as np
+import pytest
 
 from studio.measures import dynamic_distance, opening_measures
 
@@ -31,3 +32,14 @@ def test_dynamic_distance_ignores_the_mean_shape_and_frames_without_a_face():
     still = np.zeros_like(real)
     expected = np.linalg.norm(real - real.mean(axis=0), axis=-1).mean() * 1000  # LMD of a frozen mouth
     assert abs(dynamic_distance(real, still) - expected) < 1e-9
+
+
+def test_paired_difference_is_the_mean_gap_with_an_interval_around_it():
+    from studio.measures import paired_difference
+
+    a = np.array([0.5, 0.6, 0.7, 0.4, 0.9])
+    assert paired_difference(a, a) == (0.0, 0.0, 0.0)
+    assert paired_difference(a, a - 0.1) == pytest.approx((0.1, 0.1, 0.1))
+    mean, low, high = paired_difference(a, np.array([0.4, 0.7, 0.2, 0.5, 0.3]))
+    assert mean == pytest.approx(0.2) and low < mean < high  # the gap varies by clip: an interval
+    assert paired_difference(a, a[::-1]) == paired_difference(a, a[::-1])  # a fixed seed: reports repeat

@@ -18,7 +18,8 @@ _ABLATIONS = {"memory-off": ("memory", "MemoryOffDriver"),
               "taem-no-speaker": ("taem", "TaemNoSpeakerDriver")}
 DRIVERS = tuple(_OFFERED)
 ABLATION_DRIVERS = tuple(_ABLATIONS)
-DEFAULT_SPEECH_DRIVER = "memory"  # beats every rule-based driver on grid-test and dev-clips (reports/evaluation.md)
+# The best driver from speech on grid-test; on the five dev-clips it ties viseme (reports/evaluation.md).
+DEFAULT_SPEECH_DRIVER = "memory"
 DEFAULT_TEXT_DRIVER = "taem"  # the voice's own phone timing drives the frozen audio model's lips
 
 
