@@ -172,18 +172,26 @@ class PhotoRenderer:
         identity = owner == 0
         map_x[identity], map_y[identity] = self.grid[..., 0][identity], self.grid[..., 1][identity]
         region = cv2.remap(self.source_image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        region = self._paint_mouth(region, local[[MOUTH_POINTS.index(p) for p in INNER_MOUTH_POLYGON]])
+        region = self._paint_mouth(region, local[[MOUTH_POINTS.index(p) for p in INNER_MOUTH_POLYGON]],
+                                   self._dental_arch(pose) - x0)
         out = self.photo.copy()
         out[y0:y1, x0:x1] = region
         return out
+
+    def _dental_arch(self, pose: FramePose) -> np.ndarray:
+        """Image x of the rest mouth's corners under the pose's head motion: the teeth are fixed to
+        the head, so they stay put while the lips spread or round over them."""
+        rest = self._targets(FramePose(np.zeros_like(pose.mouth_offsets), head=pose.head))
+        return rest[[MOUTH_POINTS.index(INNER_UPPER[0]), MOUTH_POINTS.index(INNER_UPPER[-1])], 0]
 
     @staticmethod
     def _lip_contours(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Upper and lower inner lip contours (corner to corner) of a face's points in an image."""
         return points[list(INNER_UPPER)], points[list(INNER_LOWER)]
 
-    def _paint_mouth(self, region: np.ndarray, inner: np.ndarray) -> np.ndarray:
-        """Fill the lip gap (inner lip polygon, region coordinates) with the mouth's interior."""
+    def _paint_mouth(self, region: np.ndarray, inner: np.ndarray, arch: np.ndarray) -> np.ndarray:
+        """Fill the lip gap (inner lip polygon, region coordinates) with the mouth's interior; `arch`
+        is the x of the rest mouth's corners (region coordinates), where the teeth span."""
         n = len(INNER_UPPER)
         upper, lower = inner[:n], np.concatenate([inner[:1], inner[n:][::-1], inner[n - 1:n]])
         if self.interior == "v2":  # smooth curves instead of straight runs between landmarks
@@ -203,6 +211,8 @@ class PhotoRenderer:
         bottom = np.interp(xs, lower[:, 0], lower[:, 1])
         cells = MouthGap(
             u=np.interp(xs, upper[:, 0], np.linspace(0, 1, len(upper))),  # corner to corner
+            arch=np.clip((xs - arch[0]) / max(float(arch[1] - arch[0]), 1e-3), 0, 1),
+            arch_width=float(arch[1] - arch[0]),
             depth=np.clip((ys - top) / np.maximum(bottom - top, 1e-3), 0, 1),  # upper 0 .. lower 1
             rows_below_lip=ys - top, rows_above_lip=bottom - ys,
             gap=gap, width=float(upper[-1, 0] - upper[0, 0]) + 1e-3)
@@ -254,7 +264,9 @@ class PhotoRenderer:
         interior = cavity[None, None] * shade[..., None]
 
         teeth_colour = np.array([212, 204, 188], np.float32) * min(1.0, 0.85 * light + 0.15)
-        side_fade = np.clip((np.sin(np.pi * u) - 0.3) * 2.5, 0, 1)  # the corners show no teeth
+        # v1 laid the teeth out between the moving lip corners, so they slid as the lips spread.
+        along_teeth = cells.arch if self.interior == "v2" else u
+        side_fade = np.clip((np.sin(np.pi * along_teeth) - 0.3) * 2.5, 0, 1)  # the corners show no teeth
         upper_height = min(0.42 * gap, 0.16 * width)
         upper_teeth = np.clip((upper_height * side_fade - cells.rows_below_lip) / 1.2, 0, 1) * (side_fade > 0.05)
         lower_height = max(0.0, 0.2 * (gap - 0.3 * width))
@@ -269,7 +281,7 @@ class PhotoRenderer:
         teeth_shade = ((0.72 + 0.28 * side_fade) * (1 - 0.22 * edge * upper_teeth)
                        * (0.7 + 0.3 * lip_shadow))[..., None]
         if self.interior == "v2":
-            teeth_shade = teeth_shade * _tooth_relief(u, cells.width)[..., None]
+            teeth_shade = teeth_shade * _tooth_relief(cells.arch, cells.arch_width)[..., None]
             teeth_colour = teeth_colour * self.light_tint
         return interior * (1 - teeth) + teeth_colour * teeth_shade * teeth
 
@@ -279,6 +291,8 @@ class MouthGap:
     """Per-pixel coordinates of the region between the lips, for painting its interior."""
 
     u: np.ndarray  # 0 at one corner .. 1 at the other
+    arch: np.ndarray  # the same between the rest mouth's corners (where the teeth are), 0 or 1 beyond
+    arch_width: float  # rest mouth corner to corner, pixels
     depth: np.ndarray  # 0 at the upper lip .. 1 at the lower lip
     rows_below_lip: np.ndarray  # pixels below the upper lip
     rows_above_lip: np.ndarray  # pixels above the lower lip

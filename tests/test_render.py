@@ -5,7 +5,7 @@ import pytest
 
 from studio.drivers.rules import viseme_curves
 from studio.face import FaceMesh
-from studio.geometry import ParametricMouth, mouth_opening, rest_mouth
+from studio.geometry import MOUTH_POINTS, ParametricMouth, mouth_opening, rest_mouth
 from studio.phonemes import Segment
 from studio.pipeline import load_photo
 from studio.render import FramePose, PhotoRenderer, triangle_maps
@@ -129,3 +129,26 @@ def test_mouth_mirror_pairs_points_across_the_face(renderer):
     sideways = np.zeros_like(opening)
     sideways[..., 0] = 0.02
     assert np.allclose(symmetric_motion(sideways), 0)  # the whole mouth sliding: removed
+
+
+def test_painted_teeth_stay_put_while_the_lips_spread(photo_path, face_mesh):
+    """Teeth belong to the head: widening the lips over them must not move the gaps between them."""
+    photo = load_photo(str(photo_path.parent / "grace-hopper.jpg"))  # closed lips: painted teeth
+    renderer = PhotoRenderer(photo, face_mesh.locate(photo).landmarks)
+    mouth = ParametricMouth(renderer.rest_mouth)
+
+    rest = renderer.frame_of_face.to_image(renderer.rest_mouth)
+    (x0, _), (x1, _) = rest[[MOUTH_POINTS.index(78), MOUTH_POINTS.index(308)]]
+    columns = slice(int(x0 + 0.2 * (x1 - x0)), int(x1 - 0.2 * (x1 - x0)))  # the middle, corners left out
+
+    def tooth_gaps(width: float) -> np.ndarray:
+        offsets = mouth.offsets(np.array([0.25]), np.array([width]))[0]
+        upper_lip = renderer.frame_of_face.to_image(renderer.rest_mouth + offsets)[MOUTH_POINTS.index(13)]
+        y = int(upper_lip[1]) + 3  # just under the upper lip: the teeth
+        row = renderer.frame(FramePose(offsets))[y - 1:y + 2, columns].astype(np.float32).mean(axis=(0, 2))
+        gap = (row[1:-1] < row[:-2] - 8) & (row[1:-1] < row[2:] - 8)  # darker than both neighbours
+        return np.flatnonzero(gap)
+
+    narrow, wide = tooth_gaps(-0.8), tooth_gaps(0.8)
+    assert len(narrow) >= 2 and len(narrow) == len(wide)
+    assert np.abs(narrow - wide).max() <= 1
