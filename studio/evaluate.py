@@ -204,6 +204,7 @@ def paired_table(per_clip: dict[str, dict[str, dict[str, float]]]) -> list[str]:
         for measure in PAIRED:
             pairs = np.array([(rows[DEFAULT_SPEECH_DRIVER][measure], rows[driver][measure])
                               for rows in per_clip.values()])
+            pairs = pairs[np.isfinite(pairs).all(axis=1)]  # a clip where either found no face
             mean, low, high = paired_difference(pairs[:, 0], pairs[:, 1])
             cells.append(f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]" if measure == "open_corr"
                          else f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]")

@@ -38,7 +38,9 @@ def face_motion(offsets: np.ndarray) -> np.ndarray:
 
 
 def speech_gate(samples: np.ndarray, n_frames: int) -> np.ndarray:
-    """(n_frames,) 1 where someone speaks, 0 in silence, soft at the edges."""
+    """(n_frames,) 1 where someone speaks, 0 in silence, soft at the edges. Silence here is 35 dB
+    under the loud speech (or the absolute floor): digital silence and very clean recordings. In a
+    room's noise the gate stays open and the network's own still mouth in pauses does the work."""
     level = frame_loudness_db(samples, n_frames)
     speaking = level > max(float(np.percentile(level, 95)) - SPEECH_RANGE_DB, SILENCE_FLOOR_DB)
     widened = np.convolve(speaking.astype(np.float32), np.ones(2 * ONSET_FRAMES + 1), mode="same") > 0
@@ -46,7 +48,8 @@ def speech_gate(samples: np.ndarray, n_frames: int) -> np.ndarray:
 
 
 class LearnedDriver:
-    """Speech -> network -> symmetric, smoothed lip offsets, held still and closed in silence."""
+    """Speech -> network -> symmetric, smoothed lip offsets, held still and closed where the speech
+    gate finds silence."""
 
     name = ""
     checkpoint = ""
