@@ -68,7 +68,7 @@ class AudioLipMemory(nn.Module):
         if lip is None:
             return fused, None, {}
         target = self.lip_query(lip)
-        log_a_v = self.lip_addressing(lip)
+        log_a_v = self._address(target, self.values)  # lip_addressing, reusing the query it needs
         recalled = log_a_v.exp() @ self.values
         reconstruction = ((recalled - target) ** 2).mean(dim=-1)
         kl = (log_a_v.exp() * (log_a_v - log_a_k)).sum(dim=-1)  # KL(a_v || a_k)
