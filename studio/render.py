@@ -61,6 +61,8 @@ class PhotoRenderer:
         self.source_image = self._without_mouth_opening(photo, self.landmarks)
         self.frame_of_face = FaceFrame.of(self.landmarks)
         self.rest_mouth = rest_mouth(self.landmarks)
+        self.rest_corners = self.frame_of_face.to_image(  # the inner mouth corners, at rest
+            self.rest_mouth[[MOUTH_POINTS.index(INNER_UPPER[0]), MOUTH_POINTS.index(INNER_UPPER[-1])]])
         height, width = photo.shape[:2]
         self.photo_gap = tuple(_smooth(c) for c in self._lip_contours(self.landmarks)) if (
             interior == "v2" and mouth_opening(self.landmarks) > PHOTO_TEETH_OPENING) else None
@@ -135,14 +137,18 @@ class PhotoRenderer:
         points = np.concatenate([mouth, self.landmarks[self.ids[len(MOUTH_POINTS):]]])
         if pose.blink > 0:
             points = self._blink(points, pose.blink)
-        if any(pose.head):
-            angle, dx, dy = pose.head
-            centre = frame.origin
-            c, s = np.cos(angle), np.sin(angle)
-            rotation = np.array([[c, -s], [s, c]], np.float32)
-            shift = frame.to_image(np.array([[dx, dy]], np.float32))[0] - frame.to_image(np.zeros((1, 2), np.float32))[0]
-            points = (points - centre) @ rotation.T + centre + shift
-        return np.concatenate([points, self.ring]).astype(np.float32)
+        return np.concatenate([self._head_motion(points, pose.head), self.ring]).astype(np.float32)
+
+    def _head_motion(self, points: np.ndarray, head: tuple[float, float, float]) -> np.ndarray:
+        """Image points moved with the head: rotated about the face origin, then shifted."""
+        if not any(head):
+            return points
+        angle, dx, dy = head
+        frame = self.frame_of_face
+        c, s = np.cos(angle), np.sin(angle)
+        rotation = np.array([[c, -s], [s, c]], np.float32)
+        shift = frame.to_image(np.array([[dx, dy]], np.float32))[0] - frame.to_image(np.zeros((1, 2), np.float32))[0]
+        return (points - frame.origin) @ rotation.T + frame.origin + shift
 
     def _blink(self, points: np.ndarray, amount: float) -> np.ndarray:
         points = points.copy()
@@ -181,8 +187,7 @@ class PhotoRenderer:
     def _dental_arch(self, pose: FramePose) -> np.ndarray:
         """Image x of the rest mouth's corners under the pose's head motion: the teeth are fixed to
         the head, so they stay put while the lips spread or round over them."""
-        rest = self._targets(FramePose(np.zeros_like(pose.mouth_offsets), head=pose.head))
-        return rest[[MOUTH_POINTS.index(INNER_UPPER[0]), MOUTH_POINTS.index(INNER_UPPER[-1])], 0]
+        return self._head_motion(self.rest_corners, pose.head)[:, 0]
 
     @staticmethod
     def _lip_contours(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
