@@ -37,6 +37,11 @@ HELD_OUT_SPEAKERS = (
     "extra-speakers/lip-reading-deeplearning_sample_video",  # archival, older man
     "extra-speakers/Talking-Face_PC-AVS_620900105",  # VoxCeleb2 interview
 )
+# Clips that show the same person as another clip: a person is on one side of a split only.
+SAME_PERSON = {"extra-speakers/Talking-Face_PC-AVS_741400163": "extra-speakers/Talking-Face_PC-AVS_00104",
+               "extra-speakers/styletalk_Obama_clip2": "extra-speakers/styletalk_Obama_clip1",
+               "extra-speakers/styletalk_Obama_clip3": "extra-speakers/styletalk_Obama_clip1",
+               "extra-speakers/styletalk_feifeili_clip2_short": "extra-speakers/styletalk_feifeili_clip1"}
 SPLITS = ("extra-train", "extra-val", "grid-val", "grid-train")  # small first: usable early
 
 
@@ -59,6 +64,11 @@ def clips(name: str) -> list[Clip]:
     if name not in ("grid-train", "grid-val"):
         raise ValueError(f"{name} is not a training or validation split")
     return split(name)
+
+
+def person(clip_name: str) -> str:
+    """The clip that stands for everyone's recordings of this clip's person."""
+    return SAME_PERSON.get(clip_name, clip_name)
 
 
 def clip_rest_mouth(landmarks: np.ndarray) -> np.ndarray:

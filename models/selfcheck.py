@@ -14,9 +14,9 @@ import argparse
 import numpy as np
 
 from models import prepare
-from models.prepare import gap_of
+from models.prepare import ClipData, gap_of
 from studio.audio import SAMPLE_RATE, fit_to_frames
-from studio.dataset import ROOT
+from studio.dataset import ROOT, Clip
 from studio.drivers import make_driver
 from studio.evaluate import clip_speech
 from studio.geometry import LIP_POINTS
@@ -38,21 +38,26 @@ def quiet_stretches(samples: np.ndarray, depth_db: float) -> np.ndarray:
     return (samples * 10 ** (-depth_db * quiet / 20)).astype(np.float32)
 
 
+def clip_measures(drivers: dict, clip: Clip, data: ClipData, quiet_db: float = 0.0) -> dict[str, dict]:
+    """Each driver's motion measures on one clip: open_corr, best_lag, amplitude and LMD."""
+    samples = fit_to_frames(data.samples, len(data.opening), SAMPLE_RATE)  # one timeline
+    if quiet_db:
+        samples = quiet_stretches(samples, quiet_db)
+    speech = clip_speech(clip, samples, any(d.needs_phones for d in drivers.values()))
+    measures = {}
+    for name, driver in drivers.items():
+        offsets = driver.lip_offsets(speech, data.photo_rest)
+        measures[name] = {**opening_measures(data.opening, gap_of(data.photo_rest + offsets)),
+                          "lmd": dynamic_distance(data.offsets[:, LIPS], offsets[:, LIPS])}
+    return measures
+
+
 def check(split_name: str, driver_names: list[str], limit: int | None,
           quiet_db: float = 0.0) -> dict[str, dict[str, float]]:
     drivers = {name: make_driver(name, include_ablations=True) for name in driver_names}
-    per_driver = {name: [] for name in drivers}
-    for clip, data in list(zip(prepare.clips(split_name), prepare.load(split_name)))[:limit]:
-        samples = fit_to_frames(data.samples, len(data.opening), SAMPLE_RATE)  # one timeline
-        if quiet_db:
-            samples = quiet_stretches(samples, quiet_db)
-        speech = clip_speech(clip, samples, any(d.needs_phones for d in drivers.values()))
-        for name, driver in drivers.items():
-            offsets = driver.lip_offsets(speech, data.photo_rest)
-            per_driver[name].append({**opening_measures(data.opening, gap_of(data.photo_rest + offsets)),
-                                     "lmd": dynamic_distance(data.offsets[:, LIPS], offsets[:, LIPS])})
-    return {name: {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
-            for name, rows in per_driver.items()}
+    rows = [clip_measures(drivers, clip, data, quiet_db)
+            for clip, data in list(zip(prepare.clips(split_name), prepare.load(split_name)))[:limit]]
+    return {name: {k: float(np.mean([r[name][k] for r in rows])) for k in rows[0][name]} for name in drivers}
 
 
 def main() -> None:

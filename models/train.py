@@ -13,9 +13,11 @@ import argparse
 import csv
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from models import prepare
 from models.augment import AugmentConfig, augment, change_tempo
@@ -55,6 +57,7 @@ class TrainConfig:
     sync_weight: float = 0.02  # each of audio-visual and visual-visual (published 0.2 vs L1 10)
     eval_every: int = 200
     seed: int = 1234
+    ema_decay: float = 0.0  # > 0: validate and save a moving average of the weights, not the last step
 
 
 RUN_TRAINING = {
@@ -206,11 +209,19 @@ def optimise(model, optimiser, schedule, losses: dict, running: dict, every: int
     for k, v in losses.items():
         running[k] = running.get(k, 0.0) + v.item() / every
 
-def train(run: str, data: dict[str, list[ClipData]], offset_scale: float) -> None:
+def train(run: str, data: dict[str, list[ClipData]], offset_scale: float, checkpoint: Path | None = None,
+          curves: Path = CURVES) -> Path:
+    """Train `run` with its recipe on data's grid-train and extra-train, validating on grid-val and
+    extra-val; returns the checkpoint (CHECKPOINTS[run] unless given)."""
     config = RUN_TRAINING[run]
+    checkpoint = checkpoint or CHECKPOINTS[run]
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     model = build(run, offset_scale)
+    averaged = None
+    if config.ema_decay:
+        averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay))
+    kept = averaged.module if averaged else model  # what is validated and saved
     grid = ChunkBank(data["grid-train"], offset_scale, CHUNK_FRAMES)
     extra = ChunkBank(data["extra-train"], offset_scale, CHUNK_FRAMES // 3) if config.extra_share else None
     batches = Batches(grid, extra, config, model.config.features, generator)
@@ -220,8 +231,8 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float) -> Non
     optimiser = torch.optim.AdamW(model.parameters(), config.learning_rate, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.learning_rate, total_steps=config.steps,
                                                    pct_start=0.05)
-    CURVES.mkdir(parents=True, exist_ok=True)
-    log_path = CURVES / f"{run}.csv"
+    curves.mkdir(parents=True, exist_ok=True)
+    log_path = curves / f"{run}.csv"
     rows, running, started = [], {}, time.time()
     print(f"{run}: {sum(p.numel() for p in model.parameters())} parameters, {len(grid)} grid chunks"
           + (f", {len(extra)} extra-speaker chunks" if extra else ""), flush=True)
@@ -240,16 +251,18 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float) -> Non
             if syncnet is not None:
                 losses.update(sync_losses(syncnet, mel, predicted, lips, mask, config.sync_weight))
         optimise(model, optimiser, schedule, losses, running, config.eval_every)
+        if averaged:
+            averaged.update_parameters(model)
         if step % config.eval_every == 0 or step == config.steps:
             row = {"step": step, "seconds": round(time.time() - started, 1),
                    **{k: round(v, 5) for k, v in running.items()}}
             if run == "syncnet":
-                row["grid_val_in_sync"], row["grid_val_confidence"] = validate_sync(model, data["grid-val"])
+                row["grid_val_in_sync"], row["grid_val_confidence"] = validate_sync(kept, data["grid-val"])
             else:
                 for split_name in ("grid-val", "extra-val"):
                     prefix = split_name.replace("-", "_")
                     (row[f"{prefix}_open_corr"], row[f"{prefix}_l1"],
-                     row[f"{prefix}_amplitude"]) = validate(model, data[split_name])
+                     row[f"{prefix}_amplitude"]) = validate(kept, data[split_name])
             rows.append(row)
             running = {}
             print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
@@ -258,14 +271,15 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float) -> Non
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    plot_curves(run, rows)
-    save_model(model, CHECKPOINTS[run], run=run, steps=config.steps, seconds=round(time.time() - started),
+    plot_curves(run, rows, curves)
+    save_model(kept, checkpoint, run=run, steps=config.steps, seconds=round(time.time() - started),
                training=asdict(config), final=rows[-1])
-    print(f"{run}: saved {CHECKPOINTS[run]} ({CHECKPOINTS[run].stat().st_size / 1e6:.1f} MB) "
+    print(f"{run}: saved {checkpoint} ({checkpoint.stat().st_size / 1e6:.1f} MB) "
           f"after {time.time() - started:.0f} s", flush=True)
+    return checkpoint
 
 
-def plot_curves(run: str, rows: list[dict]) -> None:
+def plot_curves(run: str, rows: list[dict], curves: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -284,7 +298,7 @@ def plot_curves(run: str, rows: list[dict]) -> None:
     left.legend(fontsize=7)
     right.legend(fontsize=7)
     figure.tight_layout()
-    figure.savefig(CURVES / f"{run}.png", dpi=90)
+    figure.savefig(curves / f"{run}.png", dpi=90)
     plt.close(figure)
 
 

@@ -55,10 +55,13 @@ class LearnedDriver:
     checkpoint = ""
     needs_phones = False
 
+    def network(self):
+        return _model(self.checkpoint)
+
     def lip_offsets(self, speech: Speech, rest_mouth: np.ndarray) -> np.ndarray:
         from models.checkpoint import predict_offsets
 
-        offsets = predict_offsets(_model(self.checkpoint), speech.samples, speech.n_frames)
+        offsets = predict_offsets(self.network(), speech.samples, speech.n_frames)
         return face_motion(offsets) * speech_gate(speech.samples, speech.n_frames)[:, None, None]
 
 

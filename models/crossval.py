@@ -1,0 +1,137 @@
+"""Cross-validation over the other people: `python -m models.crossval [--runs memory memory-off]`.
+
+Six validation clips of other people cannot tell two designs apart: seed-to-seed spread is as large
+as the effects. Here the 22 extra-speaker clips are split by person into FOLDS folds of similar
+length; each run is trained once per fold, with its own recipe (models.train), on grid-train and the
+other folds' people, then measured on the held-out fold's clips at motion level, as models.selfcheck
+does. Every clip of another person is validation exactly once. Rule-based drivers are measured on the
+same clips. Never touches grid-test or dev-clips.
+
+Writes reports/crossval.md: per-clip open_corr / LMD, means, and the first run minus each other
+driver, clip by clip, with a 95% bootstrap interval. Checkpoints and curves go to .cache/crossval/.
+Two trainings run at a time, one thread each.
+"""
+import argparse
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models import prepare, train
+from models.checkpoint import load_model
+from models.selfcheck import clip_measures
+from studio.dataset import CACHE, ROOT
+from studio.drivers import make_driver
+from studio.drivers.memory import LearnedDriver
+from studio.measures import paired_difference
+
+FOLDS = 3
+OUT = CACHE / "crossval"
+REPORT = ROOT / "reports" / "crossval.md"
+MEASURES = ("open_corr", "lmd")
+
+
+def other_people() -> list[tuple]:
+    """(clip, data) for every extra-speaker clip, in the order of the extra splits."""
+    return [(clip, data) for name in ("extra-train", "extra-val")
+            for clip, data in zip(prepare.clips(name), prepare.load(name))]
+
+
+def folds(people: list[tuple], n_folds: int = FOLDS) -> dict[str, int]:
+    """Person -> fold: whole people, longest first, each to the fold with the fewest frames so far."""
+    frames: dict[str, int] = {}
+    for clip, data in people:
+        frames[prepare.person(clip.name)] = frames.get(prepare.person(clip.name), 0) + len(data.opening)
+    totals, fold_of = [0] * n_folds, {}
+    for person in sorted(frames, key=lambda p: (-frames[p], p)):
+        fold_of[person] = int(np.argmin(totals))
+        totals[fold_of[person]] += frames[person]
+    return fold_of
+
+
+def train_fold(run: str, fold: int) -> Path:
+    """Train `run` with `fold`'s people held out; returns the checkpoint."""
+    torch.set_num_threads(1)
+    people = other_people()
+    fold_of = folds(people)
+    held = [data for clip, data in people if fold_of[prepare.person(clip.name)] == fold]
+    data = {"grid-train": prepare.load("grid-train"), "grid-val": prepare.load("grid-val"),
+            "extra-train": [data for clip, data in people if fold_of[prepare.person(clip.name)] != fold],
+            "extra-val": held}
+    offset_scale = round(train.target_scale(data["grid-train"]), 4)
+    return train.train(run, data, offset_scale, OUT / f"{run}-fold{fold}.pt", OUT / f"fold{fold}")
+
+
+class CheckpointDriver(LearnedDriver):
+    """A learned driver on a checkpoint of this cross-validation instead of a shipped one."""
+
+    def __init__(self, path: Path):
+        self.model = load_model(path)
+
+    def network(self):
+        return self.model
+
+
+def report(runs: list[str], rows: list[dict], fold_of: dict[str, int], baselines: list[str]) -> str:
+    drivers = runs + baselines
+    lines = ["# Cross-validation over the other people (motion level, before rendering)", "",
+             (f"The {len(rows)} extra-speaker clips, split by person into {FOLDS} folds; each run trained "
+              "once per fold with the fold's people held out (grid-train and the other folds' people), "
+              "with its shipped recipe. Rule-based drivers measured on the same clips."), "",
+             "Command: `python -m models.crossval --runs " + " ".join(runs) + "`", "",
+             "| fold | people |", "|---|---|"]
+    for fold in range(FOLDS):
+        people = sorted(p.split("/")[-1] for p, f in fold_of.items() if f == fold)
+        lines.append(f"| {fold} | {', '.join(people)} |")
+    lines += ["", "open_corr / LMD per clip:", "",
+              "| clip | fold | " + " | ".join(drivers) + " |", "|---|---|" + "---|" * len(drivers)]
+    for row in rows:
+        lines.append(f"| {row['clip'].split('/')[-1]} | {row['fold']} | "
+                     + " | ".join(f"{row[d]['open_corr']:.2f} / {row[d]['lmd']:.1f}" for d in drivers) + " |")
+    mean = {d: {k: float(np.nanmean([r[d][k] for r in rows])) for k in ("open_corr", "lmd", "best_lag",
+                                                                        "amplitude")} for d in drivers}
+    lines.append("| **mean** | | " + " | ".join(f"**{mean[d]['open_corr']:.3f} / {mean[d]['lmd']:.2f}**"
+                                                for d in drivers) + " |")
+    lines += ["", "| driver | best_lag | amplitude |", "|---|---|---|"]
+    lines += [f"| {d} | {mean[d]['best_lag']:+.2f} | {mean[d]['amplitude']:.2f} |" for d in drivers]
+    lines += ["", f"{runs[0]} minus each other driver, clip by clip: mean [95% bootstrap interval over clips]:",
+              "", "| driver | " + " | ".join(MEASURES) + " |", "|---|" + "---|" * len(MEASURES)]
+    for other in drivers[1:]:
+        cells = []
+        for measure in MEASURES:
+            pairs = np.array([(r[runs[0]][measure], r[other][measure]) for r in rows], np.float64)
+            pairs = pairs[~np.isnan(pairs).any(axis=1)]
+            difference, low, high = paired_difference(pairs[:, 0], pairs[:, 1])
+            cells.append(f"{difference:+.3f} [{low:+.3f}, {high:+.3f}]")
+        lines.append(f"| {other} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", nargs="+", default=["memory", "memory-off"],
+                        choices=["memory", "memory-off"])
+    parser.add_argument("--baselines", nargs="*", default=["viseme", "energy", "static"])
+    parser.add_argument("--jobs", type=int, default=2, help="trainings at a time (one thread each)")
+    args = parser.parse_args()
+    tasks = [(run, fold) for run in args.runs for fold in range(FOLDS)]
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        checkpoints = dict(zip(tasks, pool.map(train_fold, *zip(*tasks))))
+    people = other_people()
+    fold_of = folds(people)
+    baselines = {name: make_driver(name) for name in args.baselines}
+    rows = []
+    for clip, data in people:
+        fold = fold_of[prepare.person(clip.name)]
+        drivers = {run: CheckpointDriver(checkpoints[run, fold]) for run in args.runs} | baselines
+        rows.append({"clip": clip.name, "fold": fold, **clip_measures(drivers, clip, data)})
+        print(clip.name, " ".join(f"{d}={m['open_corr']:.2f}/{m['lmd']:.1f}" for d, m in rows[-1].items()
+                                  if isinstance(m, dict)), flush=True)
+    REPORT.write_text(report(args.runs, rows, fold_of, args.baselines))
+    print(f"wrote {REPORT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Training and cross-validation plumbing, on a real GRID clip and a tiny network."""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from test_models import tiny_model
+
+from models import crossval, prepare, train
+from models.checkpoint import load_model
+from studio.dataset import grid_clip as dataset_grid_clip
+
+
+@pytest.fixture(scope="module")
+def clip_data(shared_data):
+    return prepare.build(dataset_grid_clip("bbaf2n"))
+
+
+def train_tiny(monkeypatch, tmp_path, clip_data, ema_decay):
+    config = train.TrainConfig(steps=4, batch=2, eval_every=4, sync_weight=0.0, ema_decay=ema_decay)
+    monkeypatch.setitem(train.RUN_TRAINING, "memory", config)
+    monkeypatch.setattr(train, "build", lambda run, offset_scale: tiny_model())
+    data = {split: [clip_data] for split in ("grid-train", "grid-val", "extra-train", "extra-val")}
+    checkpoint = train.train("memory", data, 0.02, tmp_path / f"ema{ema_decay}.pt", tmp_path / f"ema{ema_decay}")
+    return load_model(checkpoint), (tmp_path / f"ema{ema_decay}" / "memory.csv").read_text().splitlines()
+
+
+def test_moving_average_is_what_is_validated_and_saved(monkeypatch, tmp_path, clip_data):
+    last, _ = train_tiny(monkeypatch, tmp_path, clip_data, 0.0)
+    averaged, curve = train_tiny(monkeypatch, tmp_path, clip_data, 0.5)
+    assert len(curve) == 2  # header and the one validation row
+    differs = [not torch.equal(a, b) for a, b in zip(last.state_dict().values(), averaged.state_dict().values())]
+    assert any(differs)
+    header, row = curve[0].split(","), curve[1].split(",")
+    logged = float(row[header.index("grid_val_open_corr")])
+    assert logged == pytest.approx(train.validate(averaged, [clip_data])[0], abs=1e-4)
+
+
+def fake_clip(name, frames):
+    return SimpleNamespace(name=f"extra-speakers/{name}"), SimpleNamespace(opening=np.zeros(frames))
+
+
+def test_folds_keep_each_person_whole_and_balance_length():
+    people = [fake_clip("styletalk_Obama_clip1", 500), fake_clip("styletalk_Obama_clip2", 750),
+              fake_clip("styletalk_Obama_clip3", 500), fake_clip("a", 900), fake_clip("b", 800),
+              fake_clip("c", 400), fake_clip("d", 300), fake_clip("e", 200)]
+    fold_of = crossval.folds(people)
+    obama = {fold_of[prepare.person(clip.name)] for clip, _ in people[:3]}
+    assert len(obama) == 1
+    totals = np.zeros(crossval.FOLDS)
+    for clip, data in people:
+        totals[fold_of[prepare.person(clip.name)]] += len(data.opening)
+    assert (totals > 0).all()
+    assert totals.max() - totals.min() <= 900  # within the largest person's share
