@@ -96,8 +96,8 @@ def report(runs: list[str], rows: list[dict], fold_of: dict[str, int], baselines
                                                 for d in drivers) + " |")
     lines += ["", "| driver | best_lag | amplitude |", "|---|---|---|"]
     lines += [f"| {d} | {mean[d]['best_lag']:+.2f} | {mean[d]['amplitude']:.2f} |" for d in drivers]
-    lines += ["", f"{runs[0]} minus each other driver, clip by clip: mean [95% bootstrap interval over clips]:",
-              "", "| driver | " + " | ".join(MEASURES) + " |", "|---|" + "---|" * len(MEASURES)]
+    lines += ["", f"{runs[0]} minus each other driver, clip by clip: mean [95% bootstrap interval "
+              "over clips]:", "", "| driver | " + " | ".join(MEASURES) + " |", "|---|" + "---|" * len(MEASURES)]
     for other in drivers[1:]:
         cells = []
         for measure in MEASURES:

@@ -2,9 +2,10 @@
 
 Per clip: FaceMesh landmarks on the 25 fps timeline (studio.dataset's cache), turned into lip and
 jaw offsets in the face frame relative to the clip's own closed mouth, and the log-mel features of
-its speech on the same frame-exact timeline, with the phones a recogniser hears in it. Each clip's result is cached in .cache/features/,
-keyed by the landmark cache, the audio file and PREPARE_VERSION, so an interrupted run resumes and
-a changed input is rebuilt. Never touches grid-test or dev-clips.
+its speech on the same frame-exact timeline, with the phones a recogniser hears in it. Each clip's
+result is cached in .cache/features/, keyed by the landmark cache, the audio file and
+PREPARE_VERSION, so an interrupted run resumes and a changed input is rebuilt. Never touches
+grid-test or dev-clips.
 """
 import argparse
 import time

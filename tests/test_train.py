@@ -21,16 +21,17 @@ def train_tiny(monkeypatch, tmp_path, clip_data, ema_decay):
     monkeypatch.setitem(train.RUN_TRAINING, "memory", config)
     monkeypatch.setattr(train, "build", lambda run, offset_scale: tiny_model())
     data = {split: [clip_data] for split in ("grid-train", "grid-val", "extra-train", "extra-val")}
-    checkpoint = train.train("memory", data, 0.02, tmp_path / f"ema{ema_decay}.pt", tmp_path / f"ema{ema_decay}")
-    return load_model(checkpoint), (tmp_path / f"ema{ema_decay}" / "memory.csv").read_text().splitlines()
+    out = tmp_path / f"ema{ema_decay}"
+    checkpoint = train.train("memory", data, 0.02, out / "memory.pt", out)
+    return load_model(checkpoint), (out / "memory.csv").read_text().splitlines()
 
 
 def test_moving_average_is_what_is_validated_and_saved(monkeypatch, tmp_path, clip_data):
     last, _ = train_tiny(monkeypatch, tmp_path, clip_data, 0.0)
     averaged, curve = train_tiny(monkeypatch, tmp_path, clip_data, 0.5)
     assert len(curve) == 2  # header and the one validation row
-    differs = [not torch.equal(a, b) for a, b in zip(last.state_dict().values(), averaged.state_dict().values())]
-    assert any(differs)
+    pairs = zip(last.state_dict().values(), averaged.state_dict().values())
+    assert any(not torch.equal(a, b) for a, b in pairs)
     header, row = curve[0].split(","), curve[1].split(",")
     logged = float(row[header.index("grid_val_open_corr")])
     assert logged == pytest.approx(train.validate(averaged, [clip_data])[0], abs=1e-4)
