@@ -8,12 +8,15 @@ does. Every clip of another person is validation exactly once. Rule-based driver
 same clips. Never touches grid-test or dev-clips.
 
 Writes reports/crossval.md: per-clip open_corr / LMD, means, and the first run minus each other
-driver, clip by clip, with a 95% bootstrap interval. Checkpoints and curves go to .cache/crossval/.
-Two trainings run at a time, one thread each.
+driver, clip by clip, with a 95% bootstrap interval. Checkpoints and curves go to .cache/crossval/,
+keyed by recipe, so only what changed is retrained. Two trainings run at a time, one thread each.
 """
 import argparse
+import hashlib
+import json
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -51,17 +54,28 @@ def folds(people: list[tuple], n_folds: int = FOLDS) -> dict[str, int]:
     return fold_of
 
 
+def fold_checkpoint(run: str, fold: int, fold_of: dict[str, int]) -> Path:
+    """Where `run` trained without `fold` is kept: keyed by the recipe and the held-out people, so
+    a changed recipe retrains and an interrupted cross-validation resumes."""
+    held = sorted(person for person, f in fold_of.items() if f == fold)
+    key = json.dumps([asdict(train.RUN_TRAINING[run]), held, prepare.PREPARE_VERSION], sort_keys=True)
+    return OUT / f"{run}-fold{fold}-{hashlib.sha1(key.encode()).hexdigest()[:10]}.pt"
+
+
 def train_fold(run: str, fold: int) -> Path:
-    """Train `run` with `fold`'s people held out; returns the checkpoint."""
-    torch.set_num_threads(1)
+    """Train `run` with `fold`'s people held out, unless already done; returns the checkpoint."""
     people = other_people()
     fold_of = folds(people)
+    checkpoint = fold_checkpoint(run, fold, fold_of)
+    if checkpoint.exists():
+        return checkpoint
+    torch.set_num_threads(1)
     held = [data for clip, data in people if fold_of[prepare.person(clip.name)] == fold]
     data = {"grid-train": prepare.load("grid-train"), "grid-val": prepare.load("grid-val"),
             "extra-train": [data for clip, data in people if fold_of[prepare.person(clip.name)] != fold],
             "extra-val": held}
     offset_scale = round(train.target_scale(data["grid-train"]), 4)
-    return train.train(run, data, offset_scale, OUT / f"{run}-fold{fold}.pt", OUT / f"fold{fold}")
+    return train.train(run, data, offset_scale, checkpoint, OUT / f"fold{fold}")
 
 
 class CheckpointDriver(LearnedDriver):
