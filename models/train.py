@@ -197,7 +197,6 @@ def build(run: str, offset_scale: float):
     return SpeechToLips(SpeechToLipsConfig(use_memory=run == "memory", offset_scale=offset_scale))
 
 
-
 def optimise(model, optimiser, schedule, losses: dict, running: dict, every: int) -> None:
     """One step on the summed losses (gradients clipped at norm 1), adding to their running means
     over `every` steps."""
@@ -208,6 +207,7 @@ def optimise(model, optimiser, schedule, losses: dict, running: dict, every: int
     schedule.step()
     for k, v in losses.items():
         running[k] = running.get(k, 0.0) + v.item() / every
+
 
 def train(run: str, data: dict[str, list[ClipData]], offset_scale: float, checkpoint: Path | None = None,
           curves: Path = CURVES) -> Path:
