@@ -93,11 +93,13 @@ def report(runs: list[str], rows: list[dict], fold_of: dict[str, int], baselines
     lines = ["# Cross-validation over the other people (motion level, before rendering)", "",
              (f"The {len(rows)} extra-speaker clips, split by person into {FOLDS} folds; each run trained "
               "once per fold with the fold's people held out (grid-train and the other folds' people), "
-              "with its shipped recipe. Rule-based drivers measured on the same clips."), "",
+              "with its shipped recipe. The baselines are measured on the same clips."), "",
              "Command: `python -m models.crossval --runs " + " ".join(runs) + "`", "",
              "| fold | people |", "|---|---|"]
+    clips_of = {person: sum(prepare.person(r["clip"]) == person for r in rows) for person in fold_of}
     for fold in range(FOLDS):
-        people = sorted(p.split("/")[-1] for p, f in fold_of.items() if f == fold)
+        people = [p.split("/")[-1] + (f" ({clips_of[p]} clips)" if clips_of[p] > 1 else "")
+                  for p in sorted(fold_of) if fold_of[p] == fold]
         lines.append(f"| {fold} | {', '.join(people)} |")
     lines += ["", "open_corr / LMD per clip:", "",
               "| clip | fold | " + " | ".join(drivers) + " |", "|---|---|" + "---|" * len(drivers)]

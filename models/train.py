@@ -234,8 +234,6 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float, checkp
     optimiser = torch.optim.AdamW(model.parameters(), config.learning_rate, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.learning_rate, total_steps=config.steps,
                                                    pct_start=0.05)
-    curves.mkdir(parents=True, exist_ok=True)
-    log_path = curves / f"{run}.csv"
     rows, running, started = [], {}, time.time()
     print(f"{run}: {sum(p.numel() for p in model.parameters())} parameters, {len(grid)} grid chunks"
           + (f", {len(extra)} extra-speaker chunks" if extra else ""), flush=True)
@@ -270,16 +268,22 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float, checkp
             running = {}
             print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
                   flush=True)
-    with open(log_path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    plot_curves(run, rows, curves)
+    write_curves(run, rows, curves)
     save_model(kept, checkpoint, run=run, steps=config.steps, seconds=round(time.time() - started),
                training=asdict(config), final=rows[-1])
     print(f"{run}: saved {checkpoint} ({checkpoint.stat().st_size / 1e6:.1f} MB) "
           f"after {time.time() - started:.0f} s", flush=True)
     return checkpoint
+
+
+def write_curves(run: str, rows: list[dict], curves: Path) -> None:
+    """A training's logged rows as <curves>/<run>.csv and a plot of them as <run>.png."""
+    curves.mkdir(parents=True, exist_ok=True)
+    with open(curves / f"{run}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    plot_curves(run, rows, curves)
 
 
 def plot_curves(run: str, rows: list[dict], curves: Path) -> None:

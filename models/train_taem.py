@@ -10,7 +10,6 @@ assets/models/audio_lip_memory.pt is loaded frozen; TAEM must be retrained whene
 checkpoint records its digest and the driver refuses a mismatch). One thread, CPU.
 """
 import argparse
-import csv
 import time
 from dataclasses import asdict, dataclass
 
@@ -22,7 +21,7 @@ from models.checkpoint import face_offsets, load_model
 from models.features import mel_power, model_input
 from models.prepare import gap_of
 from models.taem import TAEM, PhoneBatch, TAEMConfig, audio_latents, lips_from_latents, save_taem
-from models.train import ASSETS, CURVES, lip_losses, masked_mean, optimise, plot_curves
+from models.train import ASSETS, CURVES, lip_losses, masked_mean, optimise, write_curves
 from studio.measures import lagged_correlation
 from studio.phonemes import Segment
 
@@ -139,12 +138,7 @@ def train(run: str, data: dict[str, list[Utterance]], audio_model, config: TAEMT
             running = {}
             print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
                   flush=True)
-    CURVES.mkdir(parents=True, exist_ok=True)
-    with open(CURVES / f"{run}.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    plot_curves(run, rows)
+    write_curves(run, rows, CURVES)
     save_taem(model, CHECKPOINTS[run], AUDIO_MODEL, run=run, seconds=round(time.time() - started),
               training=asdict(config), final=rows[-1])
     print(f"{run}: saved {CHECKPOINTS[run]} ({CHECKPOINTS[run].stat().st_size / 1e6:.1f} MB) "

@@ -23,6 +23,7 @@ def train_tiny(monkeypatch, tmp_path, clip_data, ema_decay):
     data = {split: [clip_data] for split in ("grid-train", "grid-val", "extra-train", "extra-val")}
     out = tmp_path / f"ema{ema_decay}"
     checkpoint = train.train("memory", data, 0.02, out / "memory.pt", out)
+    assert (out / "memory.png").stat().st_size > 0
     return load_model(checkpoint), (out / "memory.csv").read_text().splitlines()
 
 
