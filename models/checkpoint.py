@@ -18,10 +18,13 @@ NETWORKS = {"SpeechToLips": (SpeechToLips, SpeechToLipsConfig.from_dict),
 
 
 def save_model(model: torch.nn.Module, path: Path, **notes) -> None:
-    """Weights in float32, config as plain data, and notes (training facts) beside them."""
+    """Weights in float32, config as plain data, and notes (training facts) beside them. Written
+    whole or not at all, so a file that exists is a finished checkpoint."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
     torch.save({"network": type(model).__name__, "config": asdict(model.config),
-                "state": model.state_dict(), "notes": notes}, path)
+                "state": model.state_dict(), "notes": notes}, partial)
+    partial.replace(path)
 
 
 def load_model(path: Path) -> torch.nn.Module:
