@@ -28,12 +28,11 @@ from models.selfcheck import clip_measures
 from studio.dataset import CACHE, ROOT
 from studio.drivers import make_driver
 from studio.drivers.memory import LearnedDriver
-from studio.measures import paired_difference
+from studio.evaluate import paired_table
 
 FOLDS = 3
 OUT = CACHE / "crossval"
 REPORT = ROOT / "reports" / "crossval.md"
-MEASURES = ("open_corr", "lmd")
 
 
 def other_people() -> list[tuple]:
@@ -112,16 +111,8 @@ def report(runs: list[str], rows: list[dict], fold_of: dict[str, int], baselines
                                                 for d in drivers) + " |")
     lines += ["", "| driver | best_lag | amplitude |", "|---|---|---|"]
     lines += [f"| {d} | {mean[d]['best_lag']:+.2f} | {mean[d]['amplitude']:.2f} |" for d in drivers]
-    lines += ["", f"{runs[0]} minus each other driver, clip by clip: mean [95% bootstrap interval "
-              "over clips]:", "", "| driver | " + " | ".join(MEASURES) + " |", "|---|" + "---|" * len(MEASURES)]
-    for other in drivers[1:]:
-        cells = []
-        for measure in MEASURES:
-            pairs = np.array([(r[runs[0]][measure], r[other][measure]) for r in rows], np.float64)
-            pairs = pairs[~np.isnan(pairs).any(axis=1)]
-            difference, low, high = paired_difference(pairs[:, 0], pairs[:, 1])
-            cells.append(f"{difference:+.3f} [{low:+.3f}, {high:+.3f}]")
-        lines.append(f"| {other} | " + " | ".join(cells) + " |")
+    per_clip = {row["clip"]: {d: row[d] for d in drivers} for row in rows}
+    lines += [""] + paired_table(per_clip, runs[0])
     return "\n".join(lines) + "\n"
 
 

@@ -22,9 +22,9 @@ from studio.audio import SAMPLE_RATE, frame_count, frame_loudness_db
 from studio.dataset import ROOT, Clip, clip_audio, clip_landmarks, split
 from studio.drivers import ABLATION_DRIVERS, DEFAULT_SPEECH_DRIVER, DRIVERS, make_driver
 from studio.face import FaceMesh, FaceTracker
+from studio.geometry import mouth_in_face_frame
 from studio.hub import MODELS
 from studio.measures import mouth_box, paired_difference, psnr, ssim, sync_measures
-from studio.geometry import mouth_in_face_frame
 from studio.render import FACE_OVAL, INTERIORS, FramePose, PhotoRenderer
 from studio.speech import Speech, time_phones
 from studio.video import read_frames
@@ -192,17 +192,18 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def paired_table(per_clip: dict[str, dict[str, dict[str, float]]]) -> list[str]:
-    """Markdown lines: the default speech driver minus each other driver, per clip, averaged, with
-    a 95% bootstrap interval over clips."""
-    drivers = [d for d in next(iter(per_clip.values())) if d not in (REAL, REAL_LIPS, DEFAULT_SPEECH_DRIVER)]
-    lines = [f"`{DEFAULT_SPEECH_DRIVER}` minus each driver, clip by clip: mean [95% bootstrap interval over "
+def paired_table(per_clip: dict[str, dict[str, dict[str, float]]],
+                 reference: str = DEFAULT_SPEECH_DRIVER) -> list[str]:
+    """Markdown lines: `reference` minus each other driver (clip -> driver -> measures), per clip,
+    averaged, with a 95% bootstrap interval over clips."""
+    drivers = [d for d in next(iter(per_clip.values())) if d not in (REAL, REAL_LIPS, reference)]
+    lines = [f"`{reference}` minus each driver, clip by clip: mean [95% bootstrap interval over "
              "clips] (open_corr: above 0 is better; LMD: below 0 is better):", "",
              "| driver | " + " | ".join(PAIRED) + " |", "|---|" + "---|" * len(PAIRED)]
     for driver in drivers:
         cells = []
         for measure in PAIRED:
-            pairs = np.array([(rows[DEFAULT_SPEECH_DRIVER][measure], rows[driver][measure])
+            pairs = np.array([(rows[reference][measure], rows[driver][measure])
                               for rows in per_clip.values()])
             pairs = pairs[np.isfinite(pairs).all(axis=1)]  # a clip where either found no face
             mean, low, high = paired_difference(pairs[:, 0], pairs[:, 1])
