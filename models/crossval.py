@@ -24,8 +24,9 @@ import torch
 
 from models import prepare, train
 from models.checkpoint import load_model
+from models.prepare import ClipData
 from models.selfcheck import clip_measures
-from studio.dataset import CACHE, ROOT
+from studio.dataset import CACHE, ROOT, Clip
 from studio.drivers import make_driver
 from studio.drivers.memory import LearnedDriver
 from studio.evaluate import paired_table
@@ -35,13 +36,13 @@ OUT = CACHE / "crossval"
 REPORT = ROOT / "reports" / "crossval.md"
 
 
-def other_people() -> list[tuple]:
+def other_people() -> list[tuple[Clip, ClipData]]:
     """(clip, data) for every extra-speaker clip, in the order of the extra splits."""
     return [(clip, data) for name in ("extra-train", "extra-val")
             for clip, data in zip(prepare.clips(name), prepare.load(name))]
 
 
-def folds(people: list[tuple], n_folds: int = FOLDS) -> dict[str, int]:
+def folds(people: list[tuple[Clip, ClipData]], n_folds: int = FOLDS) -> dict[str, int]:
     """Person -> fold: whole people, longest first, each to the fold with the fewest frames so far."""
     frames: dict[str, int] = {}
     for clip, data in people:

@@ -56,6 +56,7 @@ class LearnedDriver:
     needs_phones = False
 
     def network(self):
+        """The network this driver runs: its shipped checkpoint, loaded once."""
         return _model(self.checkpoint)
 
     def lip_offsets(self, speech: Speech, rest_mouth: np.ndarray) -> np.ndarray:
