@@ -54,3 +54,8 @@ def test_folds_keep_each_person_whole_and_balance_length():
         totals[fold_of[prepare.person(clip.name)]] += len(data.opening)
     assert (totals > 0).all()
     assert totals.max() - totals.min() <= 900  # within the largest person's share
+
+
+def test_validation_holds_out_whole_people():
+    for clip, stands_for in prepare.SAME_PERSON.items():
+        assert (clip in prepare.HELD_OUT_SPEAKERS) == (stands_for in prepare.HELD_OUT_SPEAKERS)
