@@ -70,12 +70,12 @@ def train_fold(run: str, fold: int) -> Path:
     if checkpoint.exists():
         return checkpoint
     torch.set_num_threads(1)
-    held = [data for clip, data in people if fold_of[prepare.person(clip.name)] == fold]
-    data = {"grid-train": prepare.load("grid-train"), "grid-val": prepare.load("grid-val"),
-            "extra-train": [data for clip, data in people if fold_of[prepare.person(clip.name)] != fold],
-            "extra-val": held}
-    offset_scale = round(train.target_scale(data["grid-train"]), 4)
-    return train.train(run, data, offset_scale, checkpoint, OUT / f"fold{fold}")
+    held = {clip.name for clip, _ in people if fold_of[prepare.person(clip.name)] == fold}
+    splits = {"grid-train": prepare.load("grid-train"), "grid-val": prepare.load("grid-val"),
+              "extra-train": [d for clip, d in people if clip.name not in held],
+              "extra-val": [d for clip, d in people if clip.name in held]}
+    offset_scale = round(train.target_scale(splits["grid-train"]), 4)
+    return train.train(run, splits, offset_scale, checkpoint, OUT / f"fold{fold}")
 
 
 class CheckpointDriver(LearnedDriver):
