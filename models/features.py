@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from studio.audio import log_mel
-from studio.phonemes import PHONE_INDEX, PHONES, frame_phones
+from studio.phonemes import PHONE_INDEX, PHONES, Segment, frame_phones
 
 MEL_EPSILON = 1e-6  # the floor inside studio.audio.log_mel: log(power + 1e-6)
 REFERENCE_PERCENTILE = 95  # the loud frames of speech set the level
@@ -47,10 +47,14 @@ def speech_features(samples: np.ndarray, n_frames: int, config: FeatureConfig) -
     return model_input(mel_power(torch.from_numpy(log_mel(samples, n_frames))[None]), config)
 
 
+def phone_indices(phones: list[Segment], n_frames: int) -> torch.Tensor:
+    """Timed phones -> (1, n_frames) index of the phone at each frame, as the lip models read them."""
+    return torch.tensor([[PHONE_INDEX[label] for label in frame_phones(phones, n_frames)]])
+
+
 def heard_phones(samples: np.ndarray, n_frames: int) -> torch.Tensor:
     """16 kHz speech -> (1, n_frames) index of the phone pocketsphinx's multi-speaker acoustic model
     hears at each frame: phonetic evidence that does not depend on whose voice it is."""
     from studio.speech import find_phones
 
-    labels = frame_phones(find_phones(samples, lambda fraction: None), n_frames)
-    return torch.tensor([[PHONE_INDEX[label] for label in labels]])
+    return phone_indices(find_phones(samples, lambda fraction: None), n_frames)

@@ -20,7 +20,7 @@ from studio.dataset import Clip, cache_path, clip_audio, clip_landmarks, split
 from studio.geometry import (LIP_LOWER_INNER_MID, LIP_UPPER_INNER_MID, MOUTH_INDEX, FaceFrame,
                              mouth_in_face_frame, mouth_opening, rest_mouth)
 
-PREPARE_VERSION = "5"  # bump when targets or features change (5: measured jaw drop in rest_mouth)
+PREPARE_VERSION = "6"  # bump when targets or features change (6: phones heard afresh in every clip)
 REST_PERCENTILE = 10  # frames this closed (or more) define the clip's rest mouth
 MAX_LAG = 6  # frames searched when measuring a clip's audio-video offset
 # Clips whose manifest notes a recording offset of 4-5 frames: their lip targets are shifted by

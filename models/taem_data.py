@@ -2,7 +2,7 @@
 
 Per clip: the phones of its transcript (the .align words) timed by pocketsphinx forced alignment of
 the real audio, and the speaker embedding of its first frame with a face. Cached in .cache/taem/,
-keyed by the source file and TAEM_DATA_VERSION, so an interrupted run resumes. Covers grid-test
+keyed by the source file and TAEM_DATA_VERSIONS, so an interrupted run resumes. Covers grid-test
 too: the evaluation needs its phone timings (never used for training).
 """
 import argparse
@@ -17,12 +17,13 @@ from models.speaker import SpeakerEncoder
 from studio.dataset import Clip, cache_path, clip_audio, clip_landmarks, split
 from studio.phonemes import Segment
 
-TAEM_DATA_VERSION = "1"  # bump when the alignment or the embedding changes
+# Bump a kind's version when the way it is computed changes (phones 2: every decode starts afresh).
+TAEM_DATA_VERSIONS = {"phones": "2", "speaker": "1"}
 SPLITS = ("grid-train", "grid-val", "grid-test")
 
 
 def _cache_path(kind: str, clip: Clip, source: Path, suffix: str) -> Path:
-    return cache_path(f"taem/{kind}", clip, (source,), TAEM_DATA_VERSION, suffix)
+    return cache_path(f"taem/{kind}", clip, (source,), TAEM_DATA_VERSIONS[kind], suffix)
 
 
 def clip_phones(clip: Clip) -> list[Segment]:

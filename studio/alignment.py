@@ -69,6 +69,9 @@ def _to_int16(samples: np.ndarray) -> np.ndarray:
 
 
 def _decode(decoder: Any, pcm: np.ndarray) -> None:
+    # The feature state (cepstral mean and its history) would otherwise carry over from the last
+    # recording decoded, so the same audio would be heard differently after another request.
+    decoder.reinit_feat()
     decoder.start_utt()
     decoder.process_raw(pcm.tobytes(), full_utt=True)
     decoder.end_utt()

@@ -22,6 +22,7 @@ class Speech:
     phones: list[Segment] | None = None  # ARPAbet phones with times, when known
     words: list[Segment] = field(default_factory=list)
     sentences: list[Segment] = field(default_factory=list)  # for subtitles
+    heard: list[Segment] | None = None  # phones recognised in the audio itself: see recognised_phones
 
     @property
     def n_frames(self) -> int:
@@ -74,7 +75,16 @@ def time_phones(speech: Speech, transcript: str | None, needs_phones: bool,
         if speech.words:  # one cue per transcript; subtitle_cues splits it at word times
             speech.sentences = [Segment(transcript, speech.words[0].start, speech.words[-1].end)]
     elif needs_phones:
-        speech.phones = find_phones(speech.samples, progress)
+        speech.phones = recognised_phones(speech, progress)
+
+
+def recognised_phones(speech: Speech,
+                      progress: Callable[[float], None] = lambda fraction: None) -> list[Segment]:
+    """Phones heard in the speech's own audio, never taken from a transcript; recognised once per
+    recording, however many drivers read them."""
+    if speech.heard is None:
+        speech.heard = find_phones(speech.samples, progress)
+    return speech.heard
 
 
 def find_phones(samples: np.ndarray, progress: Callable[[float], None]) -> list[Segment]:

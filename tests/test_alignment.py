@@ -91,3 +91,19 @@ def test_recognize_phones(shared_data):
 
 def test_recognize_phones_in_digital_silence():
     assert recognize_phones(np.zeros(16000, dtype=np.float32)) == [Segment(SILENCE, 0.0, 1.0)]
+
+
+def test_what_is_heard_does_not_depend_on_what_was_heard_before(shared_data):
+    """One decoder serves every request, so each decode must start from the same state: the same
+    recording gives the same phones and the same alignment whatever was decoded before it."""
+    speech, words = grid_clip_of(shared_data, "bbaf2n")
+    transcript = " ".join(w.label for w in words)
+    heard, aligned = [], []
+    for before in ("lgaz8p", "pbav2n", "bbaf2n"):
+        earlier, _ = grid_clip_of(shared_data, before)
+        recognize_phones(earlier)
+        heard.append(recognize_phones(speech))
+        recognize_phones(earlier)
+        aligned.append(force_align(speech, transcript))
+    assert heard[0] == heard[1] == heard[2]
+    assert aligned[0] == aligned[1] == aligned[2]

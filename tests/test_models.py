@@ -10,7 +10,7 @@ from models.audio_lip_memory import AudioLipMemoryConfig
 from models.audio_encoder import AudioEncoderConfig
 from models.augment import AugmentConfig, augment, change_tempo
 from models.checkpoint import load_model, predict_offsets, save_model, sync_score
-from models.features import NO_PHONE, FeatureConfig, heard_phones, speech_features
+from models.features import NO_PHONE, FeatureConfig, heard_phones, phone_indices, speech_features
 from models.lip_decoder import LipDecoderConfig
 from models.lip_motion_encoder import LipMotionEncoderConfig
 from models.speech_to_lips import SpeechToLips, SpeechToLipsConfig
@@ -137,6 +137,18 @@ def test_heard_phones_follow_the_speech(grid_clip):
     assert phones.shape == (100,)
     assert (phones[:20] == PHONE_INDEX[SILENCE]).all()  # the second of silence
     assert len(set(phones[30:90].tolist()) - {PHONE_INDEX[SILENCE]}) >= 8  # "bin blue at f two now"
+
+
+def test_a_recording_is_heard_once_for_every_driver(grid_clip):
+    """The viseme driver's phones (no transcript) and the learned drivers' phone input are one
+    recognition of the recording, and the same as hearing it afresh."""
+    from studio.speech import Speech, recognised_phones, time_phones
+
+    samples = decode(str(grid_clip.with_suffix(".flac")), SAMPLE_RATE)
+    speech = Speech(samples, samples, SAMPLE_RATE)
+    time_phones(speech, None, needs_phones=True)
+    assert speech.phones is speech.heard and recognised_phones(speech) is speech.heard
+    assert torch.equal(phone_indices(speech.heard, speech.n_frames), heard_phones(samples, speech.n_frames))
 
 
 def test_spread_loss_measures_how_far_the_lips_open():

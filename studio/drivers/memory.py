@@ -7,7 +7,7 @@ import numpy as np
 from studio.audio import SILENCE_DB, frame_loudness_db
 from studio.geometry import symmetric_motion
 from studio.hub import model_file
-from studio.speech import Speech
+from studio.speech import Speech, recognised_phones
 
 SMOOTHING_SIGMA = 1.0  # frames; a symmetric kernel, so the lips do not lag the audio
 SPEECH_RANGE_DB = 35.0  # frames this far below the loud speech are silence
@@ -61,8 +61,12 @@ class LearnedDriver:
 
     def lip_offsets(self, speech: Speech, rest_mouth: np.ndarray) -> np.ndarray:
         from models.checkpoint import predict_offsets
+        from models.features import phone_indices
 
-        offsets = predict_offsets(self.network(), speech.samples, speech.n_frames)
+        network, phones = self.network(), None
+        if network.config.audio.phones:  # recognised once per recording, shared with other drivers
+            phones = phone_indices(recognised_phones(speech), speech.n_frames)
+        offsets = predict_offsets(network, speech.samples, speech.n_frames, phones)
         return face_motion(offsets) * speech_gate(speech.samples, speech.n_frames)[:, None, None]
 
 
