@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from models.conv_reference import ConvReference, ConvReferenceConfig
-from models.features import heard_phones, speech_features
+from models.features import speech_features
 from models.speech_to_lips import SpeechToLips, SpeechToLipsConfig
 from models.syncnet import Sync, SyncNet, SyncNetConfig
 from studio.geometry import MOUTH_POINTS
@@ -39,10 +39,9 @@ def load_model(path: Path) -> torch.nn.Module:
 def predict_offsets(model: torch.nn.Module, samples: np.ndarray, n_frames: int,
                     phones: torch.Tensor | None = None) -> np.ndarray:
     """16 kHz speech -> (n_frames, len(MOUTH_POINTS), 2) lip offsets in face-frame units. A model
-    that reads phones hears them in `samples` unless they are given (already heard, e.g. cached)."""
+    that reads phones takes them as (1, n_frames) indices of what was heard in `samples`
+    (models.features.phone_indices of studio.speech.recognised_phones)."""
     mel = speech_features(samples, n_frames, model.config.features)
-    if model.config.audio.phones and phones is None:
-        phones = heard_phones(samples, n_frames)
     scaled, _, _ = model(mel, phones)
     return face_offsets(model, scaled[0])
 

@@ -208,7 +208,7 @@ def test_smoothing_does_not_lag():
 
 def test_predict_offsets_units():
     model = tiny_model()
-    offsets = predict_offsets(model, np.zeros(8 * 640, np.float32), 8)
+    offsets = predict_offsets(model, np.zeros(8 * 640, np.float32), 8, torch.full((1, 8), NO_PHONE))
     assert offsets.shape == (8, len(MOUTH_POINTS), 2) and offsets.dtype == np.float32
 
 
