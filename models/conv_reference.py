@@ -29,5 +29,6 @@ class ConvReference(nn.Module):
         self.config = config
         self.net = AudioEncoder(config.audio)  # its last layer already maps to the 2K offsets
 
-    def forward(self, mel: torch.Tensor, phones=None, lips=None, mask=None) -> tuple[torch.Tensor, None, dict]:
+    def forward(self, mel: torch.Tensor, phones=None, lips=None,
+                mask=None) -> tuple[torch.Tensor, None, dict]:
         return self.net(mel), None, {}

@@ -133,16 +133,19 @@ def evaluate_clip(clip: Clip, voice, encoder: SpeakerEncoder, other_speaker: np.
     real_t, tts_t, level = time_map(phones, tts_aligned, real_words, tts_words, n / FPS, tts.duration)
     source_times = np.interp((np.arange(n) + 0.5) / FPS, real_t, tts_t)
     motions["cascade: TTS -> memory, warped"] = warp(MemoryDriver().lip_offsets(tts, rest), source_times)
-    motions["taem on TTS timing, warped"] = warp(text_lip_offsets(tts.phones, tts.n_frames, speaker), source_times)
+    motions["taem on TTS timing, warped"] = warp(text_lip_offsets(tts.phones, tts.n_frames, speaker),
+                                                 source_times)
     rows = {name: sync_measures(landmarks, placed(photo, offsets[:n])) for name, offsets in motions.items()}
     # Without audio: TAEM's own durations, then DTW; the aligned drivers after the same DTW.
     real_mouth = mouths_of(landmarks)
     timed = predicted_phones(clip.transcript, speaker)
     free = text_lip_offsets(timed, frame_count(int(timed[-1].end * SAMPLE_RATE)), speaker)
-    for name, offsets in (("taem, predicted timing, DTW", free), ("taem, aligned timing, DTW", motions["taem"][:n]),
+    for name, offsets in (("taem, predicted timing, DTW", free),
+                          ("taem, aligned timing, DTW", motions["taem"][:n]),
                           ("memory, DTW", motions["memory"][:n])):
         rows[name] = sync_measures(landmarks, placed(photo, dtw_warp(real_mouth, offsets, rest)))
-    return {"rows": rows, "warp_level": level, "speech_seconds": (spoken_seconds(phones), spoken_seconds(timed))}
+    return {"rows": rows, "warp_level": level,
+            "speech_seconds": (spoken_seconds(phones), spoken_seconds(timed))}
 
 
 def spoken_seconds(phones: list[Segment]) -> float:
@@ -218,7 +221,8 @@ def training_notes() -> dict[str, dict]:
 
 def mean_rows(per_clip: list[dict]) -> dict[str, dict[str, float]]:
     names = per_clip[0]["rows"].keys()
-    return {name: {m: float(np.nanmean([c["rows"][name][m] for c in per_clip])) for m in MEASURES} for name in names}
+    return {name: {m: float(np.nanmean([c["rows"][name][m] for c in per_clip])) for m in MEASURES}
+            for name in names}
 
 
 def markdown(report: dict) -> str:
@@ -249,15 +253,18 @@ def markdown(report: dict) -> str:
               f"pass the same test on {report['real_bilabials_closed']:.1%} of their aligned bilabials "
               f"(closed: gap under {CLOSED_SHARE:.0%} of the utterance's 95th-percentile gap).", "",
               "## Speaker embedding", "",
-              f"dlib descriptors of the test clips' photos lie {report['speaker']['grid_spread']:.3f} (mean L2) from "
-              f"their mean; the example photo's lies {report['speaker']['example_distance']:.3f} from it (dlib's "
+              f"dlib descriptors of the test clips' photos lie {report['speaker']['grid_spread']:.3f} "
+              "(mean L2) from their mean; the example photo's lies "
+              f"{report['speaker']['example_distance']:.3f} from it (dlib's "
               "same-person threshold is 0.6). grid-s1 is one speaker, so the embedding varies only with pose "
-              "and light: TAEM can learn no speaker trait from it, only to ignore it or to treat it as noise. "
-              "The ablation rows above (`taem-no-speaker`, and `taem` fed another face's embedding) show what it "
+              "and light: TAEM can learn no speaker trait from it, only to ignore it or to treat it as "
+              "noise. The ablation rows above (`taem-no-speaker`, and `taem` fed another face's embedding) "
+              "show what it "
               "does to the lips.", "", "## Training", ""]
     for run, notes in report["training"].items():
         final = notes["final"]
-        lines.append(f"- `{run}`: {notes['training']['steps']} steps, {notes['seconds']} s; grid-val open_corr "
+        lines.append(f"- `{run}`: {notes['training']['steps']} steps, {notes['seconds']} s; "
+                     "grid-val open_corr "
                      f"{final['grid_val_open_corr']:.3f} (aligned timing, motion only), latent MSE "
                      f"{final['grid_val_latent']:.3f} (per-dimension std units); curves "
                      f"reports/training/{run}.csv and .png; trained against {notes['audio_model']}.")
@@ -271,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     from studio.pipeline import load_photo
     from studio.voice import make_voice
 
-    parser = argparse.ArgumentParser(prog="python -m models.evaluate_taem", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m models.evaluate_taem",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="only the first N grid-test clips (and scripts)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -285,9 +293,11 @@ def main(argv: list[str] | None = None) -> int:
     for i, clip in enumerate(clips, 1):
         per_clip.append(evaluate_clip(clip, voice, encoder, example_speaker))
         print(f"[{i}/{len(clips)}] {clip.name} " + " ".join(
-            f"{k.split(',')[0]}={v['open_corr']:.2f}" for k, v in list(per_clip[-1]["rows"].items())[:4]), flush=True)
+            f"{k.split(',')[0]}={v['open_corr']:.2f}" for k, v in list(per_clip[-1]["rows"].items())[:4]),
+            flush=True)
     scripts = [c.transcript for c in clips] + list(SCRIPTS)
-    report = {"command": ("python -m models.evaluate_taem " + " ".join(argv if argv is not None else sys.argv[1:])).strip(),
+    arguments = argv if argv is not None else sys.argv[1:]
+    report = {"command": ("python -m models.evaluate_taem " + " ".join(arguments)).strip(),
               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "clips": len(clips),
               "grid_test": mean_rows(per_clip),
               "warp_levels": {lv: sum(c["warp_level"] == lv for c in per_clip) for lv in ("phones", "words")},

@@ -47,7 +47,8 @@ class SpeakerEncoder:
             boxes = sorted(detector(small, 1), key=lambda r: r.area(), reverse=True)
             if boxes:
                 box = boxes[0]
-                box = dlib.rectangle(*(round(v / scale) for v in (box.left(), box.top(), box.right(), box.bottom())))
+                corners = (box.left(), box.top(), box.right(), box.bottom())
+                box = dlib.rectangle(*(round(v / scale) for v in corners))
             elif landmarks is not None:
                 (x0, y0), (x1, y1) = np.nanmin(landmarks, axis=0), np.nanmax(landmarks, axis=0)
                 box = dlib.rectangle(int(x0), int(y0), int(x1), int(y1))

@@ -56,7 +56,8 @@ class PhoneBatch:
         times = torch.zeros(2, len(utterances), n)
         mask = torch.zeros(len(utterances), n, dtype=torch.bool)
         for b, phones in enumerate(utterances):
-            ids[b, :len(phones)] = torch.tensor([PHONE_INDEX.get(p.label, PHONE_INDEX[SILENCE]) for p in phones])
+            ids[b, :len(phones)] = torch.tensor([PHONE_INDEX.get(p.label, PHONE_INDEX[SILENCE])
+                                                 for p in phones])
             times[:, b, :len(phones)] = torch.tensor([[p.start for p in phones], [p.end for p in phones]])
             mask[b, :len(phones)] = True
         return cls(ids, times[0], times[1], mask)
@@ -100,7 +101,8 @@ class TAEM(nn.Module):
             self.speaker = nn.Linear(config.speaker_dim, d)
             # The training speakers' mean embedding: the speaker when no photo is given.
             self.register_buffer("speaker_mean", torch.zeros(config.speaker_dim))
-        layer = nn.TransformerEncoderLayer(d, config.heads, 2 * d, config.dropout, batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(d, config.heads, 2 * d, config.dropout, batch_first=True,
+                                           norm_first=True)
         self.context = nn.TransformerEncoder(layer, config.attention_layers, enable_nested_tensor=False)
         self.duration = nn.Sequential(nn.Conv1d(d, d, 3, padding=1), nn.GELU(), nn.Dropout(config.dropout),
                                       nn.Conv1d(d, 1, 1))

@@ -68,11 +68,13 @@ def utterances(split_name: str, audio_model) -> list[Utterance]:
         latents = audio_latents(audio_model, mel, torch.from_numpy(clip.phones)[None])[0]
         out.append(Utterance(clip.name, phones, torch.from_numpy(speaker), latents,
                              torch.from_numpy(np.nan_to_num(lips)).float(),
-                             torch.from_numpy(~np.isnan(lips).any(axis=1)).float(), clip.opening, clip.photo_rest))
+                             torch.from_numpy(~np.isnan(lips).any(axis=1)).float(), clip.opening,
+                             clip.photo_rest))
     return out
 
 
-def collate(batch: list[Utterance]) -> tuple[PhoneBatch, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def collate(batch: list[Utterance]) -> tuple[PhoneBatch, torch.Tensor, torch.Tensor, torch.Tensor,
+                                             torch.Tensor, torch.Tensor]:
     """Phones, speakers (B, S), and padded latents (B, T, D), lips (B, T, 2K), face mask and frame
     mask (B, T)."""
     n = max(len(u.latents) for u in batch)
@@ -123,7 +125,8 @@ def train(run: str, data: dict[str, list[Utterance]], audio_model, config: TAEMT
     optimiser = torch.optim.AdamW(model.parameters(), config.learning_rate, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.learning_rate, total_steps=config.steps,
                                                    pct_start=0.05)
-    print(f"{run}: {sum(p.numel() for p in model.parameters())} parameters, {len(train_set)} clips", flush=True)
+    print(f"{run}: {sum(p.numel() for p in model.parameters())} parameters, {len(train_set)} clips",
+          flush=True)
     rows, running, started = [], {}, time.time()
     model.train()
     for step in range(1, config.steps + 1):

@@ -83,7 +83,8 @@ def render(args: argparse.Namespace, user) -> int:
             with open(args.text_file, encoding="utf-8") as handle:
                 text = handle.read()
         except (OSError, UnicodeDecodeError) as error:
-            raise StudioError(f"Could not read the script file: {error.strerror or 'not UTF-8 text'}") from None
+            reason = error.strerror or "not UTF-8 text"
+            raise StudioError(f"Could not read the script file: {reason}") from None
     studio = Studio()
     options = RenderOptions(driver=args.driver, size=args.size, seed=args.seed, still=args.still,
                             blinks=not args.no_blinks, rate=args.rate)

@@ -51,7 +51,8 @@ def row_of(frames: list[np.ndarray], picks: list[int], landmarks: np.ndarray) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m studio.contact_sheet", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m studio.contact_sheet",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "reports" / "contact_sheet.png"))
     args = parser.parse_args(argv)
     studio = Studio()

@@ -31,7 +31,8 @@ from studio.video import read_frames
 
 REPORTS = ROOT / "reports"
 COLUMNS = ("open_corr", "best_lag", "lmd", "amplitude", "detect", "mouth_psnr", "mouth_ssim",
-           "outside_psnr", "outside_diff", "silence_flicker", "sync_offset", "sync_distance", "sync_confidence")
+           "outside_psnr", "outside_diff", "silence_flicker", "sync_offset", "sync_distance",
+           "sync_confidence")
 SYNCNET = "syncnet.pt"  # the studio's SyncNet (models/syncnet.py), the LSE-style sync evaluator
 PAIRED = ("open_corr", "lmd")  # the default driver against each other one, clip by clip
 PER_CLIP_UP_TO = 10  # splits this small also get a per-clip table: one clip can move their mean
@@ -225,7 +226,8 @@ def per_clip_table(per_clip: dict[str, dict[str, dict[str, float]]]) -> list[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    args_parser = argparse.ArgumentParser(prog="python -m studio.evaluate", description=__doc__.splitlines()[0])
+    args_parser = argparse.ArgumentParser(prog="python -m studio.evaluate",
+                                          description=__doc__.splitlines()[0])
     args_parser.add_argument("--splits", default="grid-test,dev-clips")
     args_parser.add_argument("--drivers", default=",".join(DRIVERS),
                              help=f"from: {', '.join(list(DRIVERS) + list(ABLATION_DRIVERS))}")

@@ -69,7 +69,8 @@ class FaceFrame:
 
 def mouth_opening(landmarks: np.ndarray) -> float | np.ndarray:
     """Inner-lip gap over inter-ocular distance (the evaluation's `open`); works on (..., 478, 2)."""
-    gap = np.linalg.norm(landmarks[..., LIP_LOWER_INNER_MID, :] - landmarks[..., LIP_UPPER_INNER_MID, :], axis=-1)
+    gap = np.linalg.norm(landmarks[..., LIP_LOWER_INNER_MID, :] - landmarks[..., LIP_UPPER_INNER_MID, :],
+                         axis=-1)
     iod = np.linalg.norm(landmarks[..., RIGHT_EYE_OUTER, :] - landmarks[..., LEFT_EYE_OUTER, :], axis=-1)
     return gap / iod
 

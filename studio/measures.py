@@ -96,7 +96,8 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean((2 * mx * my + c1) * (2 * cxy + c2) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))))
 
 
-def mouth_box(landmarks: np.ndarray, shape: tuple[int, ...], margin: float = 0.25) -> tuple[int, int, int, int]:
+def mouth_box(landmarks: np.ndarray, shape: tuple[int, ...],
+              margin: float = 0.25) -> tuple[int, int, int, int]:
     """A box around the lip points (from the real frame's landmarks), widened by `margin`."""
     lips = landmarks[list(LIP_POINTS)]
     (x0, y0), (x1, y1) = lips.min(axis=0), lips.max(axis=0)

@@ -147,7 +147,8 @@ class PhotoRenderer:
         frame = self.frame_of_face
         c, s = np.cos(angle), np.sin(angle)
         rotation = np.array([[c, -s], [s, c]], np.float32)
-        shift = frame.to_image(np.array([[dx, dy]], np.float32))[0] - frame.to_image(np.zeros((1, 2), np.float32))[0]
+        shift = (frame.to_image(np.array([[dx, dy]], np.float32))[0]
+                 - frame.to_image(np.zeros((1, 2), np.float32))[0])
         return (points - frame.origin) @ rotation.T + frame.origin + shift
 
     def _blink(self, points: np.ndarray, amount: float) -> np.ndarray:
@@ -173,10 +174,11 @@ class PhotoRenderer:
         for k in drawn:
             cv2.fillConvexPoly(owner, polygons[k], int(k) + 1, lineType=cv2.LINE_8, shift=4)
         affine = to_source[owner]
-        map_x = affine[..., 0, 0] * self.grid[..., 0] + affine[..., 0, 1] * self.grid[..., 1] + affine[..., 0, 2]
-        map_y = affine[..., 1, 0] * self.grid[..., 0] + affine[..., 1, 1] * self.grid[..., 1] + affine[..., 1, 2]
+        x, y = self.grid[..., 0], self.grid[..., 1]
+        map_x = affine[..., 0, 0] * x + affine[..., 0, 1] * y + affine[..., 0, 2]
+        map_y = affine[..., 1, 0] * x + affine[..., 1, 1] * y + affine[..., 1, 2]
         identity = owner == 0
-        map_x[identity], map_y[identity] = self.grid[..., 0][identity], self.grid[..., 1][identity]
+        map_x[identity], map_y[identity] = x[identity], y[identity]
         region = cv2.remap(self.source_image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         region = self._paint_mouth(region, local[[MOUTH_POINTS.index(p) for p in INNER_MOUTH_POLYGON]],
                                    self._dental_arch(pose) - x0)
@@ -273,9 +275,11 @@ class PhotoRenderer:
         along_teeth = cells.arch if self.interior == "v2" else u
         side_fade = np.clip((np.sin(np.pi * along_teeth) - 0.3) * 2.5, 0, 1)  # the corners show no teeth
         upper_height = min(0.42 * gap, 0.16 * width)
-        upper_teeth = np.clip((upper_height * side_fade - cells.rows_below_lip) / 1.2, 0, 1) * (side_fade > 0.05)
+        upper_teeth = (np.clip((upper_height * side_fade - cells.rows_below_lip) / 1.2, 0, 1)
+                       * (side_fade > 0.05))
         lower_height = max(0.0, 0.2 * (gap - 0.3 * width))
-        lower_teeth = np.clip((lower_height * side_fade - cells.rows_above_lip) / 1.2, 0, 1) * (lower_height > 0.5)
+        lower_teeth = (np.clip((lower_height * side_fade - cells.rows_above_lip) / 1.2, 0, 1)
+                       * (lower_height > 0.5))
         tongue = np.clip(1 - ((u - 0.5) / 0.32) ** 2 - ((1 - depth) / 0.35) ** 2, 0, 1) * (gap > 0.2 * width)
         tongue_colour = self.lip_colour * 0.75 * light
         interior = interior * (1 - tongue[..., None]) + tongue_colour * tongue[..., None]
@@ -336,7 +340,8 @@ def triangle_maps(dst: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, np.ndar
     drawn = np.flatnonzero(np.abs(area) >= 1e-3)
     e, det = edges[drawn], area[drawn, None, None]
     # The linear part maps dst's edge vectors onto src's: src_edges @ inverse(dst_edges).
-    inverse = np.stack([np.stack([e[:, 1, 1], -e[:, 1, 0]], 1), np.stack([-e[:, 0, 1], e[:, 0, 0]], 1)], 1) / det
+    inverse = np.stack([np.stack([e[:, 1, 1], -e[:, 1, 0]], 1),
+                        np.stack([-e[:, 0, 1], e[:, 0, 0]], 1)], 1) / det
     linear = (src[drawn, 1:] - src[drawn, :1]).transpose(0, 2, 1) @ inverse
     maps = np.zeros((len(dst), 2, 3), np.float32)
     maps[drawn, :, :2] = linear

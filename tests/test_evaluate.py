@@ -9,7 +9,8 @@ def report(shared_data, tmp_path_factory):
     from studio.evaluate import main
 
     out = tmp_path_factory.mktemp("evaluation") / "report"
-    assert main(["--splits", "grid-test", "--limit", "1", "--drivers", "static,memory", "--out", str(out)]) == 0
+    arguments = ["--splits", "grid-test", "--limit", "1", "--drivers", "static,memory", "--out", str(out)]
+    assert main(arguments) == 0
     return json.loads(out.with_suffix(".json").read_text()), out.with_suffix(".md").read_text()
 
 

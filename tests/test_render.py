@@ -109,7 +109,8 @@ def test_triangle_maps_match_opencv():
     import cv2
 
     rng = np.random.default_rng(0)
-    dst, src = rng.uniform(0, 100, (50, 3, 2)).astype(np.float32), rng.uniform(0, 100, (50, 3, 2)).astype(np.float32)
+    dst = rng.uniform(0, 100, (50, 3, 2)).astype(np.float32)
+    src = rng.uniform(0, 100, (50, 3, 2)).astype(np.float32)
     dst[7] = [[1, 1], [2, 2], [3, 3]]  # collapsed: not drawn
     drawn, maps = triangle_maps(dst, src)
     assert 7 not in drawn and len(drawn) == 49 and not maps[7].any()

@@ -28,9 +28,11 @@ def tiny_taem(speaker_dim: int = 8) -> TAEM:
 
 def tiny_audio_model(use_memory: bool = True) -> SpeechToLips:
     torch.manual_seed(1)
-    config = SpeechToLipsConfig(use_memory=use_memory, audio=AudioEncoderConfig(channels=12, dim=12, phones=True),
+    config = SpeechToLipsConfig(use_memory=use_memory,
+                                audio=AudioEncoderConfig(channels=12, dim=12, phones=True),
                                 lip=LipMotionEncoderConfig(channels=12, dim=12),
-                                memory=AudioLipMemoryConfig(slots=4, key_dim=12, value_dim=12, audio_dim=12, lip_dim=12),
+                                memory=AudioLipMemoryConfig(slots=4, key_dim=12, value_dim=12, audio_dim=12,
+                                                            lip_dim=12),
                                 decoder=LipDecoderConfig(input_dim=12, channels=12, dilations=(1,)))
     return SpeechToLips(config).eval().requires_grad_(False)
 
@@ -59,7 +61,8 @@ def test_taem_maps_timed_phones_to_latents_and_durations(speaker_dim):
     assert latents.shape == (2, N_FRAMES, 12) and log_durations.shape == (2, 5)
     assert torch.isfinite(latents).all()
     timed = model.predicted_timing(PhoneBatch.of([PHONES]))  # no speaker: the mean embedding
-    assert torch.all(timed.ends[0] >= timed.starts[0]) and torch.allclose(timed.starts[0, 1:], timed.ends[0, :-1])
+    assert torch.all(timed.ends[0] >= timed.starts[0])
+    assert torch.allclose(timed.starts[0, 1:], timed.ends[0, :-1])
 
 
 @pytest.mark.parametrize("use_memory", [True, False])

@@ -39,7 +39,8 @@ def test_recording_gives_video(handlers, photo_path, grid_clip):
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda h, p, a: h.speak_script(None, "Hello", 1, "256", True, True, "default", no_progress), "face photo"),
+    (lambda h, p, a: h.speak_script(None, "Hello", 1, "256", True, True, "default", no_progress),
+     "face photo"),
     (lambda h, p, a: h.speak_audio(p, None, "", "256", True, True, "default", no_progress), "speech"),
 ])
 def test_missing_input_is_a_message_in_the_page(handlers, photo_path, grid_clip, call, message):

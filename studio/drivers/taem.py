@@ -86,7 +86,8 @@ def bilabial_closure(phones: list[Segment], n_frames: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def predicted_phones(text: str, speaker: np.ndarray | None = None, checkpoint: str = "taem.pt") -> list[Segment]:
+def predicted_phones(text: str, speaker: np.ndarray | None = None,
+                     checkpoint: str = "taem.pt") -> list[Segment]:
     """The text's phones (g2p), between silences as in speech, timed by TAEM's duration predictor
     alone: lips for text with no voice at all."""
     from models.taem import PhoneBatch, speaker_tensor
