@@ -1,6 +1,6 @@
 # Two commands do all the setup on a fresh machine:
 #   make studio   creates .venv on first use and serves the studio on http://127.0.0.1:7860
-#   make test     creates .venv on first use and runs the test suite
+#   make test     creates .venv on first use, lints (ruff) and runs the test suite
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -20,6 +20,7 @@ studio: $(VENV)/installed
 	GRADIO_SERVER_NAME=127.0.0.1 $(PY) app.py
 
 test: $(VENV)/installed
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 evaluate: $(VENV)/installed

@@ -61,7 +61,7 @@ def mouths_of(landmarks: np.ndarray) -> np.ndarray:
     """(T, K, 2) real mouths in each frame's face frame; NaN where no face."""
     mouths = np.full((len(landmarks), len(MOUTH_POINTS), 2), np.nan, np.float32)
     face = np.isfinite(landmarks[:, 0, 0])
-    mouths[face] = np.stack([mouth_in_face_frame(l) for l in landmarks[face]])
+    mouths[face] = np.stack([mouth_in_face_frame(face_points) for face_points in landmarks[face]])
     return mouths
 
 
@@ -78,7 +78,7 @@ def time_map(real: list[Segment], other: list[Segment], real_words, other_words,
              ) -> tuple[np.ndarray, np.ndarray, str]:
     """Matching (real, other) anchor times, ends included, at phone level when the two alignments
     have the same phones, else at word level."""
-    spoken = lambda phones: [p for p in phones if p.label != SILENCE]  # noqa: E731
+    spoken = lambda phones: [p for p in phones if p.label != SILENCE]
     a, b = spoken(real), spoken(other)
     level = "phones" if [p.label for p in a] == [p.label for p in b] else "words"
     if level == "words":

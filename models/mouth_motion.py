@@ -25,7 +25,7 @@ def jaw_slopes() -> dict[int, float]:
         for clip in clips(name):
             landmarks = clip_landmarks(clip)
             landmarks = landmarks[~np.isnan(landmarks).any(axis=(1, 2))]
-            mouths = np.stack([mouth_in_face_frame(l) for l in landmarks])[..., 1]
+            mouths = np.stack([mouth_in_face_frame(face_points) for face_points in landmarks])[..., 1]
             gap = mouths[:, MOUTH_INDEX[LIP_LOWER_INNER_MID]] - mouths[:, MOUTH_INDEX[LIP_UPPER_INNER_MID]]
             gap = gap - gap.mean()
             covariance += gap @ (mouths - mouths.mean(axis=0))

@@ -75,7 +75,7 @@ def person(clip_name: str) -> str:
 def clip_rest_mouth(landmarks: np.ndarray) -> np.ndarray:
     """The clip's closed mouth: the median face-frame shape of its most closed frames, with any gap
     left closed the way the studio closes a photo's mouth (studio.geometry.rest_mouth)."""
-    faces = np.stack([FaceFrame.of(l).to_face(l) for l in landmarks])
+    faces = np.stack([FaceFrame.of(face_points).to_face(face_points) for face_points in landmarks])
     opening = mouth_opening(faces)
     closed = faces[opening <= np.percentile(opening, REST_PERCENTILE)]
     return rest_mouth(np.median(closed, axis=0))
@@ -111,7 +111,7 @@ def landmark_offsets(landmarks: np.ndarray) -> np.ndarray:
     face = ~np.isnan(landmarks).any(axis=(1, 2))
     rest = clip_rest_mouth(landmarks[face])
     offsets = np.full((len(landmarks), len(rest), 2), np.nan, np.float32)
-    offsets[face] = np.stack([mouth_in_face_frame(l) for l in landmarks[face]]) - rest
+    offsets[face] = np.stack([mouth_in_face_frame(face_points) for face_points in landmarks[face]]) - rest
     return offsets
 
 

@@ -179,7 +179,7 @@ def validate(model, clips: list[ClipData]) -> tuple[float, float, float]:
         measures.append(opening_measures(clip.opening, gap_of(clip.photo_rest + offsets)))
         errors.append(np.nanmean(np.abs(offsets - clip.offsets)) * 1000)
     model.train()
-    mean = lambda key: float(np.mean([m[key] for m in measures]))  # noqa: E731
+    mean = lambda key: float(np.mean([m[key] for m in measures]))
     return mean("open_corr"), float(np.mean(errors)), mean("amplitude")
 
 

@@ -78,7 +78,7 @@ def collate(batch: list[Utterance]) -> tuple[PhoneBatch, torch.Tensor, torch.Ten
     """Phones, speakers (B, S), and padded latents (B, T, D), lips (B, T, 2K), face mask and frame
     mask (B, T)."""
     n = max(len(u.latents) for u in batch)
-    pad = lambda x: torch.nn.functional.pad(x, (0, 0) * (x.dim() - 1) + (0, n - len(x)))  # noqa: E731
+    pad = lambda x: torch.nn.functional.pad(x, (0, 0) * (x.dim() - 1) + (0, n - len(x)))
     frames = torch.stack([pad(torch.ones(len(u.latents))) for u in batch])
     return (PhoneBatch.of([u.phones for u in batch]), torch.stack([u.speaker for u in batch]),
             torch.stack([pad(u.latents) for u in batch]), torch.stack([pad(u.lips) for u in batch]),

@@ -89,7 +89,7 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     """Mean SSIM of two RGB patches on luminance (Gaussian window, sigma 1.5, as Wang et al.)."""
     x = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY).astype(np.float64)
     y = cv2.cvtColor(b, cv2.COLOR_RGB2GRAY).astype(np.float64)
-    blur = lambda img: cv2.GaussianBlur(img, (11, 11), 1.5)  # noqa: E731
+    blur = lambda img: cv2.GaussianBlur(img, (11, 11), 1.5)
     mx, my = blur(x), blur(y)
     vx, vy, cxy = blur(x * x) - mx ** 2, blur(y * y) - my ** 2, blur(x * y) - mx * my
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2

@@ -155,10 +155,10 @@ class PhotoRenderer:
         points = points.copy()
         index = {p: i + len(MOUTH_POINTS) for i, p in enumerate(self.eye_points)}
         for upper, lower, crease in zip(UPPER_LIDS, LOWER_LIDS, LID_CREASES):
-            for u, l, c in zip(upper[1:-1], lower[1:-1], crease[1:-1]):
-                travel = (points[index[l]] - points[index[u]]) * 0.9 * amount
-                points[index[u]] += travel
-                points[index[c]] += travel * 0.35
+            for lid, below, fold in zip(upper[1:-1], lower[1:-1], crease[1:-1]):
+                travel = (points[index[below]] - points[index[lid]]) * 0.9 * amount
+                points[index[lid]] += travel
+                points[index[fold]] += travel * 0.35
         return points
 
     def frame(self, pose: FramePose) -> np.ndarray:

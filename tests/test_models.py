@@ -76,7 +76,7 @@ def test_fusion_hides_the_audio_feature_only_in_training():
 def test_slot_entropy_wants_sharp_frames_spread_over_the_slots():
     from models.audio_lip_memory import slot_entropy
 
-    one_hot = lambda slots: torch.log(torch.eye(4)[slots][None] + 1e-12)  # noqa: E731
+    one_hot = lambda slots: torch.log(torch.eye(4)[slots][None] + 1e-12)
     mask = torch.ones(1, 4)
     assert slot_entropy(one_hot([0, 1, 2, 3]), mask) < 1e-3  # sharp, all slots used
     assert torch.isclose(slot_entropy(one_hot([2, 2, 2, 2]), mask), torch.tensor(math.log(4)))  # collapsed
@@ -90,7 +90,7 @@ def test_entropy_term_is_a_memory_loss_only_with_its_weight():
 
     sizes = dict(slots=4, key_dim=8, value_dim=8, audio_dim=8, lip_dim=8)
     audio, lip, mask = torch.randn(2, 6, 8), torch.randn(2, 6, 8), torch.ones(2, 6)
-    losses = lambda config: AudioLipMemory(config)(audio, lip, mask)[2]  # noqa: E731
+    losses = lambda config: AudioLipMemory(config)(audio, lip, mask)[2]
     assert "memory_entropy" not in losses(AudioLipMemoryConfig(**sizes))
     assert losses(AudioLipMemoryConfig(**sizes, entropy_weight=1.0))["memory_entropy"] >= 0
 
@@ -217,7 +217,7 @@ def test_quiet_stretches_lower_every_other_stretch_by_the_depth():
 
     samples = np.ones(4 * int(QUIET_PERIOD * SAMPLE_RATE), np.float32)
     quiet = quiet_stretches(samples, 20.0)
-    middle = lambda k: quiet[int((k + 0.5) * QUIET_PERIOD * SAMPLE_RATE)]  # noqa: E731
+    middle = lambda k: quiet[int((k + 0.5) * QUIET_PERIOD * SAMPLE_RATE)]
     assert np.isclose(middle(0), 1.0) and np.isclose(middle(2), 1.0)
     assert np.isclose(middle(1), 0.1, atol=1e-4) and np.isclose(middle(3), 0.1, atol=1e-4)  # -20 dB
     assert np.all(np.abs(np.diff(quiet)) < 1e-3)  # smooth steps, no clicks

@@ -48,7 +48,7 @@ def test_closed_open_photo_mouth_shows_where_the_lips_meet(renderer):
             + targets[[MOUTH_POINTS.index(p) for p in INNER_LOWER]][middle]) / 2
     lip_depth = renderer.frame_of_face.scale * 0.04
     grey = frame.mean(axis=-1)
-    level = lambda points: np.mean([grey[int(round(y)), int(round(x))] for x, y in points])  # noqa: E731
+    level = lambda points: np.mean([grey[int(round(y)), int(round(x))] for x, y in points])
     assert level(seam) < min(level(seam - [0, lip_depth]), level(seam + [0, lip_depth])) - 15
 
 
@@ -75,7 +75,7 @@ def test_viseme_closes_lips_on_bilabials_and_opens_on_vowels():
     phones = [Segment("sil", 0, 0.2), Segment("B", 0.2, 0.28), Segment("AA", 0.28, 0.45),
               Segment("M", 0.45, 0.53), Segment("sil", 0.53, 1.0)]
     opening, width = viseme_curves(phones, 25)
-    frame = lambda t: int(t * 25)  # noqa: E731
+    frame = lambda t: int(t * 25)
     assert opening[frame(0.24)] < 0.025 and opening[frame(0.49)] < 0.025
     assert opening[frame(0.36)] > 0.08
     assert opening[frame(0.9)] < 0.01 and opening[0] < 0.01
