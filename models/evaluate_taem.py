@@ -30,7 +30,7 @@ from studio.drivers.memory import MemoryDriver
 from studio.drivers.rules import VisemeDriver
 from studio.drivers.taem import TaemNoSpeakerDriver, predicted_phones, text_lip_offsets
 from studio.geometry import (LIP_LOWER_INNER_MID, LIP_UPPER_INNER_MID, MOUTH_INDEX, MOUTH_POINTS, FaceFrame,
-                             mouth_in_face_frame, rest_mouth)
+                             mouths_in_face_frames, rest_mouth)
 from studio.measures import sync_measures
 from studio.phonemes import BILABIALS, SILENCE, Segment
 from studio.speech import Speech, speech_from_tracks
@@ -55,14 +55,6 @@ def placed(photo: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     out = np.repeat(photo[None], len(offsets), axis=0)
     out[:, list(MOUTH_POINTS)] = FaceFrame.of(photo).to_image(rest_mouth(photo) + offsets)
     return out
-
-
-def mouths_of(landmarks: np.ndarray) -> np.ndarray:
-    """(T, K, 2) real mouths in each frame's face frame; NaN where no face."""
-    mouths = np.full((len(landmarks), len(MOUTH_POINTS), 2), np.nan, np.float32)
-    face = np.isfinite(landmarks[:, 0, 0])
-    mouths[face] = np.stack([mouth_in_face_frame(face_points) for face_points in landmarks[face]])
-    return mouths
 
 
 def warp(offsets: np.ndarray, source_times: np.ndarray) -> np.ndarray:
@@ -137,7 +129,7 @@ def evaluate_clip(clip: Clip, voice, encoder: SpeakerEncoder, other_speaker: np.
                                                  source_times)
     rows = {name: sync_measures(landmarks, placed(photo, offsets[:n])) for name, offsets in motions.items()}
     # Without audio: TAEM's own durations, then DTW; the aligned drivers after the same DTW.
-    real_mouth = mouths_of(landmarks)
+    real_mouth = mouths_in_face_frames(landmarks)
     timed = predicted_phones(clip.transcript, speaker)
     free = text_lip_offsets(timed, frame_count(int(timed[-1].end * SAMPLE_RATE)), speaker)
     for name, offsets in (("taem, predicted timing, DTW", free),
@@ -195,7 +187,7 @@ def real_bilabials(clips: list[Clip]) -> float:
     """The same closure test on the real lips of GRID clips at their aligned bilabials (calibration)."""
     closed = []
     for clip in clips:
-        closed += bilabial_closures(clip_phones(clip), lip_gap(mouths_of(clip_landmarks(clip))))
+        closed += bilabial_closures(clip_phones(clip), lip_gap(mouths_in_face_frames(clip_landmarks(clip))))
     return float(np.mean(closed))
 
 

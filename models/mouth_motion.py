@@ -10,7 +10,7 @@ import numpy as np
 from models.prepare import clips
 from studio.dataset import ROOT, clip_landmarks
 from studio.geometry import (JAW_DROP, JAW_POINTS, LIP_LOWER_INNER_MID, LIP_UPPER_INNER_MID, MOUTH_INDEX,
-                             MOUTH_POINTS, mouth_in_face_frame)
+                             MOUTH_POINTS, mouths_in_face_frames)
 
 REPORT = ROOT / "reports" / "mouth_motion.md"
 SPLITS = ("grid-train", "extra-train")
@@ -25,7 +25,7 @@ def jaw_slopes() -> dict[int, float]:
         for clip in clips(name):
             landmarks = clip_landmarks(clip)
             landmarks = landmarks[~np.isnan(landmarks).any(axis=(1, 2))]
-            mouths = np.stack([mouth_in_face_frame(face_points) for face_points in landmarks])[..., 1]
+            mouths = mouths_in_face_frames(landmarks)[..., 1]
             gap = mouths[:, MOUTH_INDEX[LIP_LOWER_INNER_MID]] - mouths[:, MOUTH_INDEX[LIP_UPPER_INNER_MID]]
             gap = gap - gap.mean()
             covariance += gap @ (mouths - mouths.mean(axis=0))

@@ -18,7 +18,7 @@ from models.features import heard_phones
 from studio.audio import frame_loudness_db, log_mel
 from studio.dataset import Clip, cache_path, clip_audio, clip_landmarks, split
 from studio.geometry import (LIP_LOWER_INNER_MID, LIP_UPPER_INNER_MID, MOUTH_INDEX, FaceFrame,
-                             mouth_in_face_frame, mouth_opening, rest_mouth)
+                             mouth_opening, mouths_in_face_frames, rest_mouth)
 
 PREPARE_VERSION = "6"  # bump when targets or features change (6: phones heard afresh in every clip)
 REST_PERCENTILE = 10  # frames this closed (or more) define the clip's rest mouth
@@ -68,7 +68,10 @@ def clips(name: str) -> list[Clip]:
 
 
 def person(clip_name: str) -> str:
-    """The clip that stands for everyone's recordings of this clip's person."""
+    """Who speaks in the clip: grid-s1 is one speaker; other people are named by the clip that
+    stands for all their recordings."""
+    if clip_name.startswith("grid-s1/"):
+        return "grid-s1"
     return SAME_PERSON.get(clip_name, clip_name)
 
 
@@ -108,11 +111,8 @@ def shift(series: np.ndarray, lag: int) -> np.ndarray:
 def landmark_offsets(landmarks: np.ndarray) -> np.ndarray:
     """(T, 478, 2) landmarks of a video, real or generated -> (T, K, 2) lip offsets from its own
     closed mouth, NaN where no face: what the drivers predict and SyncNet reads."""
-    face = ~np.isnan(landmarks).any(axis=(1, 2))
-    rest = clip_rest_mouth(landmarks[face])
-    offsets = np.full((len(landmarks), len(rest), 2), np.nan, np.float32)
-    offsets[face] = np.stack([mouth_in_face_frame(face_points) for face_points in landmarks[face]]) - rest
-    return offsets
+    rest = clip_rest_mouth(landmarks[~np.isnan(landmarks).any(axis=(1, 2))])
+    return (mouths_in_face_frames(landmarks) - rest).astype(np.float32)
 
 
 def build(clip: Clip) -> ClipData:

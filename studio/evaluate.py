@@ -22,7 +22,7 @@ from studio.audio import SAMPLE_RATE, frame_count, frame_loudness_db
 from studio.dataset import ROOT, Clip, clip_audio, clip_landmarks, split
 from studio.drivers import ABLATION_DRIVERS, DEFAULT_SPEECH_DRIVER, DRIVERS, make_driver
 from studio.face import FaceMesh, FaceTracker
-from studio.geometry import mouth_in_face_frame
+from studio.geometry import mouths_in_face_frames
 from studio.hub import MODELS
 from studio.measures import mouth_box, paired_difference, psnr, ssim, sync_measures
 from studio.render import FACE_OVAL, INTERIORS, FramePose, PhotoRenderer
@@ -61,11 +61,7 @@ def outside_face_mask(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarr
 
 def real_lip_offsets(real_landmarks: np.ndarray, rest: np.ndarray) -> np.ndarray:
     """The clip's own lip motion as driver output, so the renderer alone is judged."""
-    offsets = np.zeros((len(real_landmarks), len(rest), 2), np.float32)
-    for k, points in enumerate(real_landmarks):
-        if np.isfinite(points[0, 0]):
-            offsets[k] = mouth_in_face_frame(points) - rest
-    return offsets
+    return np.nan_to_num(mouths_in_face_frames(real_landmarks) - rest).astype(np.float32)
 
 
 def silent_frames(samples: np.ndarray, n: int) -> np.ndarray:

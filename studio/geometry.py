@@ -80,6 +80,16 @@ def mouth_in_face_frame(landmarks: np.ndarray) -> np.ndarray:
     return FaceFrame.of(landmarks).to_face(landmarks[list(MOUTH_POINTS)])
 
 
+def mouths_in_face_frames(landmarks: np.ndarray) -> np.ndarray:
+    """(T, 478, 2) landmarks of a video -> (T, K, 2) its mouths, each in its own face frame; NaN
+    where a frame has no face."""
+    mouths = np.full((len(landmarks), len(MOUTH_POINTS), 2), np.nan)
+    face = ~np.isnan(landmarks).any(axis=(1, 2))
+    if face.any():
+        mouths[face] = np.stack([mouth_in_face_frame(face_points) for face_points in landmarks[face]])
+    return mouths
+
+
 class ParametricMouth:
     """Offsets of MOUTH_POINTS for a mouth opening (inner-lip gap, face-frame units) and a width
     change (+1 spread as in 'ee', -1 rounded as in 'oo'), shaped to one face's rest mouth.
