@@ -28,8 +28,9 @@ MAX_LAG = 6  # frames searched when measuring a clip's audio-video offset
 KNOWN_OFFSET = ("extra-speakers/Talking-Face_PC-AVS_00473", "extra-speakers/Talking-Face_PC-AVS_517600055",
                 "extra-speakers/LivePortrait_d10", "extra-speakers/styletalk_Obama_clip1",
                 "extra-speakers/styletalk_Obama_clip3")
-# Whole people kept out of training as a further validation split (different voices, rooms and
-# cameras; none has a known audio-video offset).
+# Whole people set apart as a validation split (different voices, rooms and cameras; none has a
+# known audio-video offset) for quick looks. The shipped models train on them too (models.train);
+# models.crossval measures a recipe on people it never saw.
 HELD_OUT_SPEAKERS = (
     "extra-speakers/Talking-Face_PC-AVS_00104",  # Robert Downey Jr, interview
     "extra-speakers/Talking-Face_PC-AVS_741400163",  # the same person, other footage

@@ -1,11 +1,13 @@
 """Quick check of lip drivers on motion alone, before the full evaluation renders anything:
-`python -m models.selfcheck [--splits grid-val extra-val] [--drivers memory viseme ...]`.
+`python -m models.selfcheck [--splits grid-val] [--drivers memory viseme ...]`.
 
 For each validation clip, the driver's offsets are applied to the rest mouth of the clip's first
 face (as the studio does with a photo) and the inner-lip gap is compared with the real one:
 open_corr at lag 0, the best lag within +-5 frames, amplitude (std ratio), and LMD on the lip
 points in the face frame (the evaluation's LMD before rendering). Validation splits
-only (models.prepare): never grid-test or dev-clips. Writes reports/training/selfcheck.md.
+only (models.prepare): never grid-test or dev-clips. Writes reports/training/selfcheck.md. The
+shipped models train on every clip of other people, extra-val included: models.crossval measures
+them on people they did not see.
 `--quiet-stretches 20` repeats the check with every other 1.5 s of the audio 20 dB quieter: how a
 driver copes with speech whose level changes.
 """
@@ -62,7 +64,7 @@ def check(split_name: str, driver_names: list[str], limit: int | None,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--splits", nargs="*", default=["grid-val", "extra-val"])
+    parser.add_argument("--splits", nargs="*", default=["grid-val"])
     parser.add_argument("--drivers", nargs="*", default=list(DEFAULT_DRIVERS))
     parser.add_argument("--limit", type=int, help="clips per split (quick looks)")
     parser.add_argument("--quiet-stretches", type=float, default=0.0, metavar="DB",
