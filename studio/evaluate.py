@@ -21,6 +21,7 @@ import numpy as np
 from studio.audio import SAMPLE_RATE, frame_count, frame_loudness_db
 from studio.dataset import ROOT, Clip, clip_audio, clip_landmarks, split
 from studio.drivers import ABLATION_DRIVERS, DEFAULT_SPEECH_DRIVER, DRIVERS, make_driver
+from studio.errors import StudioError
 from studio.face import FaceMesh, FaceTracker
 from studio.geometry import mouths_in_face_frames
 from studio.hub import MODELS
@@ -235,10 +236,33 @@ def main(argv: list[str] | None = None) -> int:
     args = args_parser.parse_args(argv)
     names = [d for d in args.drivers.split(",") if d]
     unknown = [d for d in names if d not in DRIVERS + ABLATION_DRIVERS]
-    if unknown:
-        print(f"error: unknown driver(s) {', '.join(unknown)}", file=sys.stderr)
+    unknown_renderers = [r for r in args.renderers.split(",") if r not in INTERIORS]
+    if unknown or unknown_renderers:
+        print(f"error: unknown driver(s) {', '.join(unknown)}" if unknown
+              else f"error: unknown renderer(s) {', '.join(unknown_renderers)}", file=sys.stderr)
         return 2
-    drivers = {name: make_driver(name, include_ablations=True) for name in names}
+    try:
+        splits = {name: split(name)[:args.limit] for name in args.splits.split(",")}
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        report = evaluate(splits, {name: make_driver(name, include_ablations=True) for name in names},
+                          args.renderers.split(","), argv)
+    except StudioError as error:  # e.g. a model that must be retrained first: nothing is written
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(report, indent=1))
+    out.with_suffix(".md").write_text(markdown(report))
+    print(markdown(report))
+    return 0
+
+
+def evaluate(splits: dict[str, list[Clip]], drivers: dict, renderers: list[str],
+             argv: list[str] | None) -> dict:
+    """Every clip of each split through each driver and renderer: the report's data."""
     face_mesh = FaceMesh()
     syncnet = None
     if (MODELS / SYNCNET).is_file():
@@ -249,11 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     report = {"command": "python -m studio.evaluate " + " ".join(argv if argv is not None else sys.argv[1:]),
               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "splits": {}, "clips": {}, "per_clip": {}}
-    for split_name in args.splits.split(","):
-        clips = split(split_name)[:args.limit]
+    for split_name, clips in splits.items():
         per_clip = {}
         for i, clip in enumerate(clips, 1):
-            per_clip[clip.name] = evaluate_clip(clip, drivers, args.renderers.split(","), face_mesh, syncnet)
+            per_clip[clip.name] = evaluate_clip(clip, drivers, renderers, face_mesh, syncnet)
             print(f"[{split_name} {i}/{len(clips)}] {clip.name} "
                   + " ".join(f"{d}={r['open_corr']:.2f}" for d, r in per_clip[clip.name].items()),
                   flush=True)
@@ -261,12 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         report["clips"][split_name] = len(clips)
         report["per_clip"][split_name] = per_clip
     report["seconds"] = time.time() - started
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(report, indent=1))
-    out.with_suffix(".md").write_text(markdown(report))
-    print(markdown(report))
-    return 0
+    return report
 
 
 if __name__ == "__main__":

@@ -40,3 +40,12 @@ def test_unknown_driver_is_refused_with_one_line(capsys):
 
     assert main(["--drivers", "static,lipsync9000"]) == 2
     assert capsys.readouterr().err.strip() == "error: unknown driver(s) lipsync9000"
+
+
+@pytest.mark.parametrize("option, message", [(["--splits", "grid-test,nope"], "error: unknown split nope"),
+                                             (["--renderers", "v2,v7"], "error: unknown renderer(s) v7")])
+def test_unknown_split_or_renderer_is_refused_with_one_line(capsys, option, message):
+    from studio.evaluate import main
+
+    assert main(option) == 2
+    assert capsys.readouterr().err.strip() == message
