@@ -69,10 +69,7 @@ def clips(name: str) -> list[Clip]:
 
 
 def person(clip_name: str) -> str:
-    """Who speaks in the clip: grid-s1 is one speaker; other people are named by the clip that
-    stands for all their recordings."""
-    if clip_name.startswith("grid-s1/"):
-        return "grid-s1"
+    """The clip that stands for everyone's recordings of this clip's person."""
     return SAME_PERSON.get(clip_name, clip_name)
 
 
