@@ -236,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     args = args_parser.parse_args(argv)
     names = [d for d in args.drivers.split(",") if d]
     unknown = [d for d in names if d not in DRIVERS + ABLATION_DRIVERS]
-    unknown_renderers = [r for r in args.renderers.split(",") if r not in INTERIORS]
+    renderers = args.renderers.split(",")
+    unknown_renderers = [r for r in renderers if r not in INTERIORS]
     if unknown or unknown_renderers:
         print(f"error: unknown driver(s) {', '.join(unknown)}" if unknown
               else f"error: unknown renderer(s) {', '.join(unknown_renderers)}", file=sys.stderr)
@@ -247,8 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
+        command = "python -m studio.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
         report = evaluate(splits, {name: make_driver(name, include_ablations=True) for name in names},
-                          args.renderers.split(","), argv)
+                          renderers, command)
     except StudioError as error:  # e.g. a model that must be retrained first: nothing is written
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -260,8 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def evaluate(splits: dict[str, list[Clip]], drivers: dict, renderers: list[str],
-             argv: list[str] | None) -> dict:
+def evaluate(splits: dict[str, list[Clip]], drivers: dict, renderers: list[str], command: str) -> dict:
     """Every clip of each split through each driver and renderer: the report's data."""
     face_mesh = FaceMesh()
     syncnet = None
@@ -270,7 +271,7 @@ def evaluate(splits: dict[str, list[Clip]], drivers: dict, renderers: list[str],
 
         syncnet = load_model(MODELS / SYNCNET)
     started = time.time()
-    report = {"command": "python -m studio.evaluate " + " ".join(argv if argv is not None else sys.argv[1:]),
+    report = {"command": command,
               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "splits": {}, "clips": {}, "per_clip": {}}
     for split_name, clips in splits.items():
