@@ -8,7 +8,6 @@ from torch import nn
 from models.features import NO_PHONE
 from studio.audio import MELS_PER_FRAME, N_MELS
 
-
 FRAME_RATE_LAYERS = 6  # the layers up to the second stride-2 convolution and its activation
 
 

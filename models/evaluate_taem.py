@@ -18,7 +18,7 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -29,8 +29,15 @@ from studio.dataset import ROOT, Clip, clip_audio, clip_landmarks, split
 from studio.drivers.memory import MemoryDriver
 from studio.drivers.rules import VisemeDriver
 from studio.drivers.taem import TaemNoSpeakerDriver, predicted_phones, text_lip_offsets
-from studio.geometry import (LIP_LOWER_INNER_MID, LIP_UPPER_INNER_MID, MOUTH_INDEX, MOUTH_POINTS, FaceFrame,
-                             mouths_in_face_frames, rest_mouth)
+from studio.geometry import (
+    LIP_LOWER_INNER_MID,
+    LIP_UPPER_INNER_MID,
+    MOUTH_INDEX,
+    MOUTH_POINTS,
+    FaceFrame,
+    mouths_in_face_frames,
+    rest_mouth,
+)
 from studio.measures import sync_measures
 from studio.phonemes import BILABIALS, SILENCE, Segment
 from studio.speech import Speech, speech_from_tracks
@@ -290,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     scripts = [c.transcript for c in clips] + list(SCRIPTS)
     arguments = argv if argv is not None else sys.argv[1:]
     report = {"command": ("python -m models.evaluate_taem " + " ".join(arguments)).strip(),
-              "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "clips": len(clips),
+              "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "clips": len(clips),
               "grid_test": mean_rows(per_clip),
               "warp_levels": {lv: sum(c["warp_level"] == lv for c in per_clip) for lv in ("phones", "words")},
               "real_seconds": float(np.mean([c["speech_seconds"][0] for c in per_clip])),

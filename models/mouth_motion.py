@@ -9,8 +9,15 @@ import numpy as np
 
 from models.prepare import clips
 from studio.dataset import ROOT, clip_landmarks
-from studio.geometry import (JAW_DROP, JAW_POINTS, LIP_LOWER_INNER_MID, LIP_UPPER_INNER_MID, MOUTH_INDEX,
-                             MOUTH_POINTS, mouths_in_face_frames)
+from studio.geometry import (
+    JAW_DROP,
+    JAW_POINTS,
+    LIP_LOWER_INNER_MID,
+    LIP_UPPER_INNER_MID,
+    MOUTH_INDEX,
+    MOUTH_POINTS,
+    mouths_in_face_frames,
+)
 
 REPORT = ROOT / "reports" / "mouth_motion.md"
 SPLITS = ("grid-train", "extra-train")

@@ -17,8 +17,15 @@ import numpy as np
 from models.features import heard_phones
 from studio.audio import frame_loudness_db, log_mel
 from studio.dataset import Clip, cache_path, clip_audio, clip_landmarks, split
-from studio.geometry import (LIP_LOWER_INNER_MID, LIP_UPPER_INNER_MID, MOUTH_INDEX, FaceFrame,
-                             mouth_opening, mouths_in_face_frames, rest_mouth)
+from studio.geometry import (
+    LIP_LOWER_INNER_MID,
+    LIP_UPPER_INNER_MID,
+    MOUTH_INDEX,
+    FaceFrame,
+    mouth_opening,
+    mouths_in_face_frames,
+    rest_mouth,
+)
 
 PREPARE_VERSION = "6"  # bump when targets or features change (6: phones heard afresh in every clip)
 REST_PERCENTILE = 10  # frames this closed (or more) define the clip's rest mouth

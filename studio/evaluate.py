@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -272,7 +272,7 @@ def evaluate(splits: dict[str, list[Clip]], drivers: dict, renderers: list[str],
         syncnet = load_model(MODELS / SYNCNET)
     started = time.time()
     report = {"command": command,
-              "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
               "splits": {}, "clips": {}, "per_clip": {}}
     for split_name, clips in splits.items():
         per_clip = {}

@@ -7,9 +7,9 @@ the evaluation and the tests; it knows nothing of Gradio.
 """
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np

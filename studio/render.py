@@ -14,9 +14,20 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-from studio.geometry import (INNER_LOWER, INNER_MOUTH_POLYGON, INNER_UPPER, MOUTH_INDEX, MOUTH_POINTS,
-                             OUTER_LIP_POLYGON, OUTER_LOWER, OUTER_UPPER, FaceFrame, ParametricMouth,
-                             mouth_opening, rest_mouth)
+from studio.geometry import (
+    INNER_LOWER,
+    INNER_MOUTH_POLYGON,
+    INNER_UPPER,
+    MOUTH_INDEX,
+    MOUTH_POINTS,
+    OUTER_LIP_POLYGON,
+    OUTER_LOWER,
+    OUTER_UPPER,
+    FaceFrame,
+    ParametricMouth,
+    mouth_opening,
+    rest_mouth,
+)
 
 # Eyelids (MediaPipe indices), corner to corner, upper lid then lower lid, per eye.
 UPPER_LIDS = ((246, 161, 160, 159, 158, 157, 173), (466, 388, 387, 386, 385, 384, 398))

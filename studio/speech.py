@@ -1,11 +1,10 @@
 """What drives a face: speech on the studio's timeline, with the timed phones when they are known."""
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
-from studio.audio import (FPS, PLAYBACK_RATE, SAMPLE_RATE, check_speech, decode, frame_count,
-                          resample)
+from studio.audio import FPS, PLAYBACK_RATE, SAMPLE_RATE, check_speech, decode, frame_count, resample
 from studio.phonemes import SILENCE, Segment, merge_silences
 
 # Long work is done in pieces of at most this length, cut at pauses, so that memory stays flat

@@ -1,4 +1,6 @@
 """Forced alignment and phone recognition on real speech (GRID speaker 1)."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -17,7 +19,7 @@ def grid_clip_of(shared_data, clip_id):
     samples, rate = sf.read(f"{path}.flac", dtype="float32")
     assert rate == 16000
     words = [Segment(w, int(a) / GRID_UNITS, int(b) / GRID_UNITS)
-             for a, b, w in (line.split() for line in open(f"{path}.align"))
+             for a, b, w in (line.split() for line in Path(f"{path}.align").read_text().splitlines())
              if w not in ("sil", "sp")]
     return samples, words
 

@@ -50,8 +50,8 @@ def test_writer_makes_a_browser_video_of_exact_length(tmp_path):
 
 def test_failed_encoding_leaves_no_file(tmp_path):
     out = tmp_path / "clip.mp4"
-    with pytest.raises(RuntimeError):
-        with VideoWriter(str(out), 64, 48, np.zeros(100, np.float32), 16000, 10) as writer:
-            writer.write(np.zeros((48, 64, 3), np.uint8))
-            raise RuntimeError("render failed half way")
+    with pytest.raises(RuntimeError), VideoWriter(str(out), 64, 48, np.zeros(100, np.float32), 16000,
+                                                  10) as writer:
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+        raise RuntimeError("render failed half way")
     assert list(tmp_path.iterdir()) == []

@@ -7,11 +7,10 @@ import sys
 
 import gradio as gr
 import pytest
+from conftest import ROOT
 
 from studio.bad_input import CASES, SIZE, request
 from studio.ui import StudioHandlers
-
-from conftest import ROOT
 
 ERRORS = [case for case in CASES if not case.renders]
 

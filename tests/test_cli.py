@@ -3,11 +3,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 
 from studio.audio import FPS
 from studio.video import probe, stream_durations
-
-from conftest import ROOT
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

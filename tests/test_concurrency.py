@@ -5,12 +5,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from studio.pipeline import Studio
 from studio.ui import CONCURRENT_RENDERS, OUTPUT_NAME, StudioHandlers, build_ui
 from studio.video import stream_durations
-
-from conftest import ROOT
 
 EXAMPLES = ROOT / "assets" / "examples"
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from models.audio_lip_memory import AudioLipMemoryConfig
 from models.audio_encoder import AudioEncoderConfig
+from models.audio_lip_memory import AudioLipMemoryConfig
 from models.augment import AugmentConfig, augment, change_tempo
 from models.checkpoint import load_model, predict_offsets, save_model, sync_score
 from models.features import NO_PHONE, FeatureConfig, heard_phones, phone_indices, speech_features

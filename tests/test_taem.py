@@ -3,13 +3,12 @@ import numpy as np
 import pytest
 import torch
 
-from models.speech_to_lips import SpeechToLips, SpeechToLipsConfig
 from models.audio_encoder import AudioEncoderConfig
 from models.audio_lip_memory import AudioLipMemoryConfig
 from models.lip_decoder import LipDecoderConfig
 from models.lip_motion_encoder import LipMotionEncoderConfig
-from models.taem import (TAEM, PhoneBatch, TAEMConfig, frame_weights, lips_from_latents,
-                         load_taem, save_taem)
+from models.speech_to_lips import SpeechToLips, SpeechToLipsConfig
+from models.taem import TAEM, PhoneBatch, TAEMConfig, frame_weights, lips_from_latents, load_taem, save_taem
 from studio.audio import FPS
 from studio.dataset import file_digest
 from studio.geometry import MOUTH_POINTS

@@ -1,6 +1,6 @@
 """Learned drivers: lip offsets predicted from the speech itself by networks trained on real
 recordings (models/train.py), shipped under assets/models/ and loaded once, on first use."""
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -15,7 +15,7 @@ SILENCE_FLOOR_DB = SILENCE_DB - 30  # ... and so is anything this quiet, whateve
 ONSET_FRAMES = 2  # lips part before the sound starts and close after it ends
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model(name: str):
     from models.checkpoint import load_model
 

@@ -1,7 +1,7 @@
 """Drivers that need no learning: the baselines every learned driver must beat."""
 import numpy as np
 
-from studio.audio import FPS, frame_loudness_db, SILENCE_DB
+from studio.audio import FPS, SILENCE_DB, frame_loudness_db
 from studio.geometry import ParametricMouth
 from studio.phonemes import SILENCE
 from studio.speech import Speech

@@ -11,22 +11,22 @@ unbound driver uses the training speakers' mean embedding):
         driver = driver.for_photo(photo, face.landmarks)   # per request; the model stays shared
     offsets = driver.lip_offsets(speech, renderer.rest_mouth)
 """
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 import torch
 
 from studio.audio import FPS
 from studio.drivers.memory import ONSET_FRAMES, face_motion, smooth
-from studio.hub import model_file
 from studio.errors import StudioError
+from studio.hub import model_file
 from studio.phonemes import BILABIALS, SILENCE, Segment
 from studio.speech import Speech
 
 AUDIO_MODEL = "audio_lip_memory.pt"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _models(checkpoint: str):
     """(TAEM, the frozen audio model it was trained against), loaded once."""
     from models.checkpoint import load_model
