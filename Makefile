@@ -23,5 +23,5 @@ test: $(VENV)/installed
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
-evaluate: $(VENV)/installed
-	$(PY) -m studio.evaluate
+evaluate: $(VENV)/installed  # reports/evaluation.md: the drivers beside the ablations
+	$(PY) -m studio.evaluate --drivers static,energy,viseme,memory,memory-off,conv-reference

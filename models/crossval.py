@@ -1,13 +1,14 @@
-"""Cross-validation over the other people: `python -m models.crossval [--runs memory memory-off]`.
+"""Cross-validation over the other people: `python -m models.crossval [--drivers memory+memory-2 ...]`.
 
 Six validation clips of other people cannot tell two designs apart: seed-to-seed spread is as large
 as the effects. Here the 22 extra-speaker clips are split by person into FOLDS folds of similar
 length; each run is trained once per fold, with its own recipe (models.train), on grid-train and the
 other folds' people, then measured on the held-out fold's clips at motion level, as models.selfcheck
 does. Every clip of another person is validation exactly once. Rule-based drivers are measured on the
-same clips. Never touches grid-test or dev-clips.
+same clips. Never touches grid-test or dev-clips. A driver is a run, or runs joined by '+' whose
+networks it averages, as the studio's learned drivers do.
 
-Writes reports/crossval.md: per-clip open_corr / LMD, means, and the first run minus each other
+Writes reports/crossval.md: per-clip open_corr / LMD, means, and the first driver minus each other
 driver, clip by clip, with a 95% bootstrap interval. Checkpoints and curves go to .cache/crossval/,
 keyed by recipe, so only what changed is retrained. Two trainings run at a time, one thread each.
 """
@@ -79,22 +80,28 @@ def train_fold(run: str, fold: int) -> Path:
 
 
 class CheckpointDriver(LearnedDriver):
-    """A learned driver on a checkpoint of this cross-validation instead of a shipped one."""
+    """A learned driver on checkpoints of this cross-validation instead of shipped ones."""
 
-    def __init__(self, path: Path):
-        self.model = load_model(path)
+    def __init__(self, paths: list[Path]):
+        self.models = [load_model(path) for path in paths]
 
-    def network(self):
-        return self.model
+    def networks(self):
+        return self.models
 
 
-def report(runs: list[str], rows: list[dict], fold_of: dict[str, int], baselines: list[str]) -> str:
-    drivers = runs + baselines
+def runs_of(driver: str) -> list[str]:
+    """'memory+memory-2' -> ['memory', 'memory-2']: the runs whose networks the driver averages."""
+    return driver.split("+")
+
+
+def report(learned: list[str], rows: list[dict], fold_of: dict[str, int], baselines: list[str]) -> str:
+    drivers = learned + baselines
     lines = ["# Cross-validation over the other people (motion level, before rendering)", "",
              (f"The {len(rows)} extra-speaker clips, split by person into {FOLDS} folds; each run trained "
               "once per fold with the fold's people held out (grid-train and the other folds' people), "
-              "with its shipped recipe. The baselines are measured on the same clips."), "",
-             "Command: `python -m models.crossval --runs " + " ".join(runs) + "`", "",
+              "with its shipped recipe; a driver named a+b averages the networks of runs a and b. "
+              "The baselines are measured on the same clips."), "",
+             "Command: `python -m models.crossval --drivers " + " ".join(learned) + "`", "",
              "| fold | people |", "|---|---|"]
     clips_of = {person: sum(prepare.person(r["clip"]) == person for r in rows) for person in fold_of}
     for fold in range(FOLDS):
@@ -113,18 +120,23 @@ def report(runs: list[str], rows: list[dict], fold_of: dict[str, int], baselines
     lines += ["", "| driver | best_lag | amplitude |", "|---|---|---|"]
     lines += [f"| {d} | {mean[d]['best_lag']:+.2f} | {mean[d]['amplitude']:.2f} |" for d in drivers]
     per_clip = {row["clip"]: {d: row[d] for d in drivers} for row in rows}
-    lines += [""] + paired_table(per_clip, runs[0])
+    lines += [""] + paired_table(per_clip, learned[0])
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", nargs="+", default=["memory", "memory-off"],
-                        choices=["memory", "memory-off"])
+    parser.add_argument("--drivers", nargs="+", default=["memory+memory-2", "memory", "memory-2"],
+                        help="learned drivers, each a run or runs joined by '+' (averaged); "
+                             "the first is compared with every other driver")
     parser.add_argument("--baselines", nargs="*", default=["viseme", "energy", "static"])
     parser.add_argument("--jobs", type=int, default=2, help="trainings at a time (one thread each)")
     args = parser.parse_args()
-    tasks = [(run, fold) for run in args.runs for fold in range(FOLDS)]
+    runs = list(dict.fromkeys(run for driver in args.drivers for run in runs_of(driver)))
+    unknown = [run for run in runs if run not in train.RUN_TRAINING or run == "syncnet"]
+    if unknown:
+        parser.error(f"unknown lip runs: {', '.join(unknown)}")
+    tasks = [(run, fold) for run in runs for fold in range(FOLDS)]
     with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         checkpoints = dict(zip(tasks, pool.map(train_fold, *zip(*tasks))))
     people = other_people()
@@ -133,11 +145,12 @@ def main() -> None:
     rows = []
     for clip, data in people:
         fold = fold_of[prepare.person(clip.name)]
-        drivers = {run: CheckpointDriver(checkpoints[run, fold]) for run in args.runs} | baselines
+        drivers = {driver: CheckpointDriver([checkpoints[run, fold] for run in runs_of(driver)])
+                   for driver in args.drivers} | baselines
         rows.append({"clip": clip.name, "fold": fold, **clip_measures(drivers, clip, data)})
         print(clip.name, " ".join(f"{d}={m['open_corr']:.2f}/{m['lmd']:.1f}" for d, m in rows[-1].items()
                                   if isinstance(m, dict)), flush=True)
-    REPORT.write_text(report(args.runs, rows, fold_of, args.baselines))
+    REPORT.write_text(report(args.drivers, rows, fold_of, args.baselines))
     print(f"wrote {REPORT}")
 
 

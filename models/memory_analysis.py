@@ -4,7 +4,8 @@ On grid-val (never the test split): the entropy of the audio addressing (low: ea
 few slots), that of the real lips' own addressing and how often audio picks the same top slot,
 what the decoder reads (open_corr with the audio feature hidden, or with the memory replaced by its
 mean), how often each slot is the most addressed one, and which phones (forced alignment of the
-GRID transcript) each frequently used slot answers to. Writes reports/training/memory_analysis.md.
+GRID transcript) each frequently used slot answers to. Of the memory driver's networks it analyses
+the first, the one TAEM reprograms into. Writes reports/training/memory_analysis.md.
 """
 from collections import Counter
 
@@ -43,7 +44,7 @@ def reliance_inputs(memory, audio: torch.Tensor, retrieved: torch.Tensor) -> dic
 
 @torch.no_grad()
 def main() -> None:
-    model = load_model(model_file(MemoryDriver.checkpoint))
+    model = load_model(model_file(MemoryDriver.checkpoints[0]))
     slots = model.config.memory.slots
     entropies, winners, phones_of, lip_entropies, agreements, reliance = [], [], {}, [], [], {}
     for clip, data in zip(prepare.clips("grid-val"), prepare.load("grid-val")):

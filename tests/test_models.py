@@ -30,8 +30,8 @@ def tiny_config(use_memory: bool = True) -> SpeechToLipsConfig:
         decoder=LipDecoderConfig(input_dim=8, channels=8, dilations=(1, 2)))
 
 
-def tiny_model(use_memory: bool = True) -> SpeechToLips:
-    torch.manual_seed(0)
+def tiny_model(use_memory: bool = True, seed: int = 0) -> SpeechToLips:
+    torch.manual_seed(seed)
     return SpeechToLips(tiny_config(use_memory))
 
 
@@ -171,7 +171,8 @@ def tiny_driver(tmp_path, monkeypatch):
     from studio import hub
     from studio.drivers import memory
 
-    save_model(tiny_model(), tmp_path / "audio_lip_memory.pt")
+    for seed, checkpoint in enumerate(memory.MemoryDriver.checkpoints):
+        save_model(tiny_model(seed=seed), tmp_path / checkpoint)
     monkeypatch.setattr(hub, "MODELS", tmp_path)
     memory._model.cache_clear()
     yield memory.MemoryDriver()
@@ -194,6 +195,20 @@ def test_driver_shapes_and_silence(tiny_driver, grid_clip):
     assert np.all(offsets[:20] == 0) and np.all(offsets[-20:] == 0)  # still and closed in silence
     assert np.abs(offsets[30:90]).max() > 0
     assert np.all(tiny_driver.lip_offsets(speech_of(silence), rest) == 0)
+
+
+def test_a_driver_averages_its_networks(tiny_driver, grid_clip):
+    from studio.drivers.memory import LearnedDriver
+
+    speech = speech_of(decode(str(grid_clip.with_suffix(".flac")), SAMPLE_RATE))
+    rest = np.zeros((len(MOUTH_POINTS), 2), np.float32)
+    alone = []
+    for checkpoint in tiny_driver.checkpoints:
+        single = LearnedDriver()
+        single.checkpoints = (checkpoint,)
+        alone.append(single.lip_offsets(speech, rest))
+    assert not np.allclose(alone[0], alone[1])  # two networks, each its own random weights
+    np.testing.assert_allclose(tiny_driver.lip_offsets(speech, rest), np.mean(alone, axis=0), atol=1e-6)
 
 
 def test_smoothing_does_not_lag():

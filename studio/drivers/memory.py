@@ -48,45 +48,48 @@ def speech_gate(samples: np.ndarray, n_frames: int) -> np.ndarray:
 
 
 class LearnedDriver:
-    """Speech -> network -> symmetric, smoothed lip offsets, held still and closed where the speech
-    gate finds silence."""
+    """Speech -> networks -> the mean of their lip offsets, symmetric and smoothed, held still and
+    closed where the speech gate finds silence. Networks trained alike from different seeds err
+    differently on a voice none of them heard, and their mean errs less (reports/crossval.md)."""
 
     name = ""
-    checkpoint = ""
+    checkpoints: tuple[str, ...] = ()
     needs_phones = False
 
-    def network(self):
-        """The network this driver runs: its shipped checkpoint, loaded once."""
-        return _model(self.checkpoint)
+    def networks(self) -> list:
+        """The networks this driver averages: its shipped checkpoints, loaded once."""
+        return [_model(checkpoint) for checkpoint in self.checkpoints]
 
     def lip_offsets(self, speech: Speech, rest_mouth: np.ndarray) -> np.ndarray:
         from models.checkpoint import predict_offsets
         from models.features import phone_indices
 
-        network, phones = self.network(), None
-        if network.config.audio.phones:  # recognised once per recording, shared with other drivers
+        networks, phones = self.networks(), None
+        if any(network.config.audio.phones for network in networks):  # heard once, shared with other drivers
             phones = phone_indices(recognised_phones(speech), speech.n_frames)
-        offsets = predict_offsets(network, speech.samples, speech.n_frames, phones)
+        offsets = np.mean([predict_offsets(network, speech.samples, speech.n_frames, phones)
+                           for network in networks], axis=0)
         return face_motion(offsets) * speech_gate(speech.samples, speech.n_frames)[:, None, None]
 
 
 class MemoryDriver(LearnedDriver):
     """SyncTalkFace's Audio-Lip Memory with +-0.6 s of context, reading the log-mel and the phones
-    pocketsphinx hears in the audio itself (never a transcript, so it stays audio-driven)."""
+    pocketsphinx hears in the audio itself (never a transcript, so it stays audio-driven); two
+    networks trained alike from different seeds."""
 
     name = "memory"
-    checkpoint = "audio_lip_memory.pt"
+    checkpoints = ("audio_lip_memory.pt", "audio_lip_memory_2.pt")
 
 
 class MemoryOffDriver(LearnedDriver):
-    """Ablation: the same network and training without the memory."""
+    """Ablation: the same networks and training without the memory."""
 
     name = "memory-off"
-    checkpoint = "ablation/memory_off.pt"
+    checkpoints = ("ablation/memory_off.pt", "ablation/memory_off_2.pt")
 
 
 class ConvReferenceDriver(LearnedDriver):
     """Ablation: the plain 0.3M 1D-conv reference of issue 3."""
 
     name = "conv-reference"
-    checkpoint = "ablation/conv_reference.pt"
+    checkpoints = ("ablation/conv_reference.pt",)
