@@ -29,7 +29,7 @@ from models.prepare import ClipData
 from models.selfcheck import clip_measures
 from studio.dataset import CACHE, ROOT, Clip
 from studio.drivers import make_driver
-from studio.drivers.memory import LearnedDriver
+from studio.drivers.memory import LearnedDriver, MemoryDriver
 from studio.evaluate import paired_table
 
 FOLDS = 3
@@ -126,7 +126,7 @@ def report(learned: list[str], rows: list[dict], fold_of: dict[str, int], baseli
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--drivers", nargs="+", default=["memory+memory-2", "memory", "memory-2"],
+    parser.add_argument("--drivers", nargs="+", default=["+".join(MemoryDriver.runs), *MemoryDriver.runs],
                         help="learned drivers, each a run or runs joined by '+' (averaged); "
                              "the first is compared with every other driver")
     parser.add_argument("--baselines", nargs="*", default=["viseme", "energy", "static"])

@@ -18,7 +18,7 @@ from models.features import speech_features
 from models.prepare import gap_of
 from studio.alignment import force_align
 from studio.dataset import ROOT
-from studio.drivers.memory import MemoryDriver
+from studio.drivers.memory import NETWORK_FILES
 from studio.hub import model_file
 from studio.measures import opening_measures
 from studio.phonemes import frame_phones
@@ -44,7 +44,7 @@ def reliance_inputs(memory, audio: torch.Tensor, retrieved: torch.Tensor) -> dic
 
 @torch.no_grad()
 def main() -> None:
-    model = load_model(model_file(MemoryDriver.checkpoints[0]))
+    model = load_model(model_file(NETWORK_FILES["memory"]))
     slots = model.config.memory.slots
     entropies, winners, phones_of, lip_entropies, agreements, reliance = [], [], {}, [], [], {}
     for clip, data in zip(prepare.clips("grid-val"), prepare.load("grid-val")):

@@ -34,16 +34,13 @@ from models.speech_to_lips import SpeechToLips, SpeechToLipsConfig
 from models.syncnet import SyncNet, SyncNetConfig
 from studio.audio import MELS_PER_FRAME
 from studio.dataset import ROOT
+from studio.drivers.memory import NETWORK_FILES, ConvReferenceDriver, MemoryDriver, MemoryOffDriver
 from studio.geometry import LIP_LOWER_INNER_MID, LIP_UPPER_INNER_MID, MOUTH_INDEX, MOUTH_POINTS
 from studio.hub import MODELS
 from studio.measures import opening_measures
 
 ASSETS = MODELS  # checkpoints are written where the studio reads shipped models
-CHECKPOINTS = {"syncnet": ASSETS / "syncnet.pt", "memory": ASSETS / "audio_lip_memory.pt",
-               "memory-2": ASSETS / "audio_lip_memory_2.pt",
-               "memory-off": ASSETS / "ablation" / "memory_off.pt",
-               "memory-off-2": ASSETS / "ablation" / "memory_off_2.pt",
-               "conv-reference": ASSETS / "ablation" / "conv_reference.pt"}
+CHECKPOINTS = {"syncnet": ASSETS / "syncnet.pt"} | {run: ASSETS / name for run, name in NETWORK_FILES.items()}
 CURVES = ROOT / "reports" / "training"
 CHUNK_FRAMES = 75  # 3 s: one GRID utterance
 
@@ -80,13 +77,13 @@ RUN_TRAINING = {
                                   augment=AugmentConfig(warp=0.0, reverb_rt60=(0.0, 0.0), colour_db=0.0,
                                                         gain_db=20.0, probability=0.5)),
 }
-# Further members of a learned driver's ensemble: the same network and recipe from another seed.
+# Further members of a learned driver's ensemble: its first run's recipe, each from the next seed.
 # Networks trained alike still err differently on a voice they never heard, and their mean errs
 # less (models.crossval).
-SECOND_SEED = 1235
-ENSEMBLE_MEMBERS = {"memory-2": "memory", "memory-off-2": "memory-off"}
-RUN_TRAINING.update({member: replace(RUN_TRAINING[first], seed=SECOND_SEED)
-                     for member, first in ENSEMBLE_MEMBERS.items()})
+LEARNED_DRIVERS = (MemoryDriver, MemoryOffDriver, ConvReferenceDriver)
+ENSEMBLE_MEMBERS = {member: driver.runs[0] for driver in LEARNED_DRIVERS for member in driver.runs[1:]}
+RUN_TRAINING.update({member: replace(RUN_TRAINING[driver.runs[0]], seed=RUN_TRAINING[driver.runs[0]].seed + k)
+                     for driver in LEARNED_DRIVERS for k, member in enumerate(driver.runs[1:], 1)})
 
 
 class ChunkBank:

@@ -22,10 +22,11 @@ from models.features import mel_power, model_input
 from models.prepare import gap_of
 from models.taem import TAEM, PhoneBatch, TAEMConfig, audio_latents, lips_from_latents, save_taem
 from models.train import ASSETS, CURVES, lip_losses, masked_mean, optimise, write_curves
+from studio.drivers import taem as taem_driver
 from studio.measures import lagged_correlation
 from studio.phonemes import Segment
 
-AUDIO_MODEL = ASSETS / "audio_lip_memory.pt"
+AUDIO_MODEL = ASSETS / taem_driver.AUDIO_MODEL
 RUNS = {"taem": TAEMConfig(), "taem-no-speaker": TAEMConfig(speaker_dim=0)}
 CHECKPOINTS = {"taem": ASSETS / "taem.pt", "taem-no-speaker": ASSETS / "ablation" / "taem_no_speaker.pt"}
 

@@ -171,8 +171,8 @@ def tiny_driver(tmp_path, monkeypatch):
     from studio import hub
     from studio.drivers import memory
 
-    for seed, checkpoint in enumerate(memory.MemoryDriver.checkpoints):
-        save_model(tiny_model(seed=seed), tmp_path / checkpoint)
+    for seed, run in enumerate(memory.MemoryDriver.runs):
+        save_model(tiny_model(seed=seed), tmp_path / memory.NETWORK_FILES[run])
     monkeypatch.setattr(hub, "MODELS", tmp_path)
     memory._model.cache_clear()
     yield memory.MemoryDriver()
@@ -203,9 +203,9 @@ def test_a_driver_averages_its_networks(tiny_driver, grid_clip):
     speech = speech_of(decode(str(grid_clip.with_suffix(".flac")), SAMPLE_RATE))
     rest = np.zeros((len(MOUTH_POINTS), 2), np.float32)
     alone = []
-    for checkpoint in tiny_driver.checkpoints:
+    for run in tiny_driver.runs:
         single = LearnedDriver()
-        single.checkpoints = (checkpoint,)
+        single.runs = (run,)
         alone.append(single.lip_offsets(speech, rest))
     assert not np.allclose(alone[0], alone[1])  # two networks, each its own random weights
     np.testing.assert_allclose(tiny_driver.lip_offsets(speech, rest), np.mean(alone, axis=0), atol=1e-6)

@@ -13,6 +13,11 @@ SMOOTHING_SIGMA = 1.0  # frames; a symmetric kernel, so the lips do not lag the 
 SPEECH_RANGE_DB = 35.0  # frames this far below the loud speech are silence
 SILENCE_FLOOR_DB = SILENCE_DB - 30  # ... and so is anything this quiet, whatever the recording
 ONSET_FRAMES = 2  # lips part before the sound starts and close after it ends
+# The shipped networks by the training run that makes each (models/train.py): the studio loads
+# them from here and the training writes them here.
+NETWORK_FILES = {"memory": "audio_lip_memory.pt", "memory-2": "audio_lip_memory_2.pt",
+                 "memory-off": "ablation/memory_off.pt", "memory-off-2": "ablation/memory_off_2.pt",
+                 "conv-reference": "ablation/conv_reference.pt"}
 
 
 @cache
@@ -53,12 +58,12 @@ class LearnedDriver:
     differently on a voice none of them heard, and their mean errs less (reports/crossval.md)."""
 
     name = ""
-    checkpoints: tuple[str, ...] = ()
+    runs: tuple[str, ...] = ()  # one recipe from different seeds; the first is the recipe's own
     needs_phones = False
 
     def networks(self) -> list:
-        """The networks this driver averages: its shipped checkpoints, loaded once."""
-        return [_model(checkpoint) for checkpoint in self.checkpoints]
+        """The networks this driver averages: its runs' shipped checkpoints, loaded once."""
+        return [_model(NETWORK_FILES[run]) for run in self.runs]
 
     def lip_offsets(self, speech: Speech, rest_mouth: np.ndarray) -> np.ndarray:
         from models.checkpoint import predict_offsets
@@ -78,18 +83,18 @@ class MemoryDriver(LearnedDriver):
     networks trained alike from different seeds."""
 
     name = "memory"
-    checkpoints = ("audio_lip_memory.pt", "audio_lip_memory_2.pt")
+    runs = ("memory", "memory-2")
 
 
 class MemoryOffDriver(LearnedDriver):
     """Ablation: the same networks and training without the memory."""
 
     name = "memory-off"
-    checkpoints = ("ablation/memory_off.pt", "ablation/memory_off_2.pt")
+    runs = ("memory-off", "memory-off-2")
 
 
 class ConvReferenceDriver(LearnedDriver):
     """Ablation: the plain 0.3M 1D-conv reference of issue 3."""
 
     name = "conv-reference"
-    checkpoints = ("ablation/conv_reference.pt",)
+    runs = ("conv-reference",)

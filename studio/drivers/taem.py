@@ -17,13 +17,13 @@ import numpy as np
 import torch
 
 from studio.audio import FPS
-from studio.drivers.memory import ONSET_FRAMES, face_motion, smooth
+from studio.drivers.memory import NETWORK_FILES, ONSET_FRAMES, face_motion, smooth
 from studio.errors import StudioError
 from studio.hub import model_file
 from studio.phonemes import BILABIALS, SILENCE, Segment
 from studio.speech import Speech
 
-AUDIO_MODEL = "audio_lip_memory.pt"
+AUDIO_MODEL = NETWORK_FILES["memory"]  # TAEM reprograms the first of the memory driver's networks
 
 
 @cache
