@@ -15,8 +15,6 @@ keyed by recipe, so only what changed is retrained. Two trainings run at a time,
 import argparse
 import hashlib
 import json
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -137,8 +135,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown lip runs: {', '.join(unknown)}")
     tasks = [(run, fold) for run in runs for fold in range(FOLDS)]
-    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        checkpoints = dict(zip(tasks, pool.map(train_fold, *zip(*tasks))))
+    checkpoints = dict(zip(tasks, train.in_parallel(train_fold, tasks, args.jobs)))
     people = other_people()
     fold_of = folds(people)
     baselines = {name: make_driver(name) for name in args.baselines}

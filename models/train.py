@@ -342,6 +342,13 @@ def train_shipped(run: str) -> Path:
     return train(run, *shipped_data())
 
 
+def in_parallel(function, tasks: list[tuple], jobs: int) -> list:
+    """function(*task) for every task, `jobs` at a time, each worker a fresh process (spawned, not
+    forked: a fork of a process that has run torch's thread pool can hang)."""
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(function, *zip(*tasks)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("runs", nargs="*", help=f"any of {', '.join(RUN_TRAINING)} (default: all)")
@@ -352,8 +359,7 @@ def main() -> None:
     runs = args.runs or list(RUN_TRAINING)
     if "syncnet" in runs:  # first: the other runs' sync loss reads it
         train_shipped("syncnet")
-    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        list(pool.map(train_shipped, [run for run in runs if run != "syncnet"]))
+    in_parallel(train_shipped, [(run,) for run in runs if run != "syncnet"], args.jobs)
 
 
 if __name__ == "__main__":
