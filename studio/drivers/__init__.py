@@ -18,8 +18,8 @@ _ABLATIONS = {"memory-off": ("memory", "MemoryOffDriver"),
               "taem-no-speaker": ("taem", "TaemNoSpeakerDriver")}
 DRIVERS = tuple(_OFFERED)
 ABLATION_DRIVERS = tuple(_ABLATIONS)
-# The best driver from speech on grid-test; on other people it is level with viseme at best
-# (reports/evaluation.md, reports/crossval.md).
+# The best driver from speech on grid-test and on dev-clips; on other people it follows the speech
+# more closely than viseme and is level with it on LMD (reports/evaluation.md, reports/crossval.md).
 DEFAULT_SPEECH_DRIVER = "memory"
 DEFAULT_TEXT_DRIVER = "taem"  # the voice's own phone timing drives the frozen audio model's lips
 
