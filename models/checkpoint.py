@@ -8,13 +8,15 @@ import torch
 
 from models.conv_reference import ConvReference, ConvReferenceConfig
 from models.features import speech_features
+from models.mouth_refiner import MouthRefiner, MouthRefinerConfig
 from models.speech_to_lips import SpeechToLips, SpeechToLipsConfig
 from models.syncnet import Sync, SyncNet, SyncNetConfig
 from studio.geometry import MOUTH_POINTS
 
 NETWORKS = {"SpeechToLips": (SpeechToLips, SpeechToLipsConfig.from_dict),
             "ConvReference": (ConvReference, ConvReferenceConfig.from_dict),
-            "SyncNet": (SyncNet, SyncNetConfig.from_dict)}
+            "SyncNet": (SyncNet, SyncNetConfig.from_dict),
+            "MouthRefiner": (MouthRefiner, MouthRefinerConfig.from_dict)}
 
 
 def save_model(model: torch.nn.Module, path: Path, **notes) -> None:

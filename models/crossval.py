@@ -41,11 +41,16 @@ def other_people() -> list[tuple[Clip, ClipData]]:
             for clip, data in zip(prepare.clips(name), prepare.load(name))]
 
 
-def folds(people: list[tuple[Clip, ClipData]], n_folds: int = FOLDS) -> dict[str, int]:
-    """Person -> fold: whole people, longest first, each to the fold with the fewest frames so far."""
+def folds(people: list[tuple[Clip, ClipData]]) -> dict[str, int]:
+    return folds_by_frames({clip.name: len(data.opening) for clip, data in people})
+
+
+def folds_by_frames(clip_frames: dict[str, int], n_folds: int = FOLDS) -> dict[str, int]:
+    """Person -> fold, from each clip's frame count: whole people, longest first, each to the fold
+    with the fewest frames so far."""
     frames: dict[str, int] = {}
-    for clip, data in people:
-        frames[prepare.person(clip.name)] = frames.get(prepare.person(clip.name), 0) + len(data.opening)
+    for name, count in clip_frames.items():
+        frames[prepare.person(name)] = frames.get(prepare.person(name), 0) + count
     totals, fold_of = [0] * n_folds, {}
     for person in sorted(frames, key=lambda p: (-frames[p], p)):
         fold_of[person] = int(np.argmin(totals))

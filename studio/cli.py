@@ -8,6 +8,7 @@ import sys
 
 from studio.drivers import DRIVERS
 from studio.errors import StudioError
+from studio.render import INTERIORS
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -34,6 +35,8 @@ def parser() -> argparse.ArgumentParser:
     render.add_argument("--still", action="store_true", help="keep the head still")
     render.add_argument("--no-blinks", action="store_true", help="keep the eyes open")
     render.add_argument("--rate", type=float, default=1.0, help="speaking rate for scripts")
+    render.add_argument("--renderer", choices=INTERIORS, default=INTERIORS[0],
+                        help="v2 (default); v3: v2 and the learned mouth refiner (experimental); v1")
     return top
 
 
@@ -87,7 +90,7 @@ def render(args: argparse.Namespace, user) -> int:
             raise StudioError(f"Could not read the script file: {reason}") from None
     studio = Studio()
     options = RenderOptions(driver=args.driver, size=args.size, seed=args.seed, still=args.still,
-                            blinks=not args.no_blinks, rate=args.rate)
+                            blinks=not args.no_blinks, rate=args.rate, renderer=args.renderer)
     result = studio.render(load_photo(args.face, studio.limits.max_photo_pixels), args.out,
                            text=text, audio=args.audio, transcript=args.transcript,
                            options=options)

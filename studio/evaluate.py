@@ -83,7 +83,9 @@ class ClipTruth:
 
 
 def evaluate_clip(clip: Clip, drivers: dict, renderers: list[str], face_mesh: FaceMesh,
-                  syncnet) -> dict[str, dict[str, float]]:
+                  syncnet, refiner=None) -> dict[str, dict[str, float]]:
+    """Measures of each driver (and the real lips) through each renderer; `refiner`: v3's
+    network, if not the shipped one."""
     real_frames = list(read_frames(str(clip.video)))
     real_landmarks = clip_landmarks(clip)
     samples = clip_audio(clip)
@@ -98,7 +100,7 @@ def evaluate_clip(clip: Clip, drivers: dict, renderers: list[str], face_mesh: Fa
     speech = clip_speech(clip, samples, any(d.needs_phones for d in drivers.values()))
     results = {REAL: measure(iter(truth.frames), truth, syncnet, is_real=True)}
     for renderer_name in renderers:
-        renderer = PhotoRenderer(photo, photo_landmarks, renderer_name)
+        renderer = PhotoRenderer(photo, photo_landmarks, renderer_name, refiner)
         bound = {name: driver.for_photo(photo, photo_landmarks) if hasattr(driver, "for_photo") else driver
                  for name, driver in drivers.items()}
         motions = {name: driver.lip_offsets(speech, renderer.rest_mouth) for name, driver in bound.items()}
@@ -185,9 +187,33 @@ def markdown(report: dict) -> str:
         per_clip = report["per_clip"][split_name]
         if DEFAULT_SPEECH_DRIVER in summary and len(per_clip) > 1:
             lines += paired_table(per_clip)
+        if len(report["renderers"]) > 1:
+            lines += renderer_table(per_clip, report["renderers"])
         if len(per_clip) <= PER_CLIP_UP_TO:
             lines += per_clip_table(per_clip)
     return "\n".join(lines)
+
+
+def renderer_table(per_clip: dict[str, dict[str, dict[str, float]]], renderers: list[str]) -> list[str]:
+    """Markdown lines: each driver through the first renderer minus itself through the others, and
+    minus the still photo through each renderer, on mouth PSNR and SSIM, per clip, averaged, with a
+    95% bootstrap interval over clips."""
+    rows = next(iter(per_clip.values()))
+    first, others = renderers[0], renderers[1:]
+    drivers = [d.rsplit(" (", 1)[0] for d in rows
+               if d.endswith(f" ({first})") and not d.startswith("static ")]
+    lines = [f"Renderer `{first}` minus the others, clip by clip: mean [95% bootstrap interval over clips] "
+             "(above 0 is better):", "", "| comparison | mouth_psnr | mouth_ssim |", "|---|---|---|"]
+    for driver in drivers:
+        for a, b in [(f"{driver} ({first})", f"{driver} ({r})") for r in others] + [
+                (f"{driver} ({first})", f"static ({r})") for r in renderers if f"static ({r})" in rows]:
+            cells = []
+            for measure in ("mouth_psnr", "mouth_ssim"):
+                pairs = np.array([(clip[a][measure], clip[b][measure]) for clip in per_clip.values()])
+                mean, low, high = paired_difference(*pairs[np.isfinite(pairs).all(axis=1)].T)
+                cells.append(f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]")
+            lines.append(f"| {a} - {b} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def paired_table(per_clip: dict[str, dict[str, dict[str, float]]],
@@ -271,7 +297,7 @@ def evaluate(splits: dict[str, list[Clip]], drivers: dict, renderers: list[str],
 
         syncnet = load_model(MODELS / SYNCNET)
     started = time.time()
-    report = {"command": command,
+    report = {"command": command, "renderers": renderers,
               "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
               "splits": {}, "clips": {}, "per_clip": {}}
     for split_name, clips in splits.items():

@@ -20,7 +20,7 @@ from studio.drivers import DEFAULT_SPEECH_DRIVER, DEFAULT_TEXT_DRIVER, make_driv
 from studio.errors import StudioError
 from studio.face import FaceMesh
 from studio.geometry import FaceFrame
-from studio.render import FramePose, PhotoRenderer
+from studio.render import INTERIORS, FramePose, PhotoRenderer
 from studio.speech import Speech, speech_from_audio, speech_from_tracks, time_phones
 from studio.text import check_script
 from studio.video import VideoWriter
@@ -65,6 +65,7 @@ class RenderOptions:
     still: bool = False  # keep the head fixed
     blinks: bool = True
     rate: float = 1.0  # speaking rate of the voice, for scripts
+    renderer: str = INTERIORS[0]  # v2; v3 adds the learned mouth refiner (experimental); v1
 
 
 @dataclass
@@ -227,7 +228,7 @@ class Studio:
         iod = FaceFrame.of(face.landmarks).scale
         if iod < 12:
             raise StudioError("The face is too small in the photo: crop closer or use a larger photo.")
-        renderer = PhotoRenderer(photo, face.landmarks)
+        renderer = PhotoRenderer(photo, face.landmarks, options.renderer)
         if hasattr(driver, "for_photo"):  # taem: this face's speaker embedding, for this request
             driver = driver.for_photo(photo, face.landmarks)
         clock.lap("face")

@@ -5,8 +5,11 @@ One triangle mesh covers the face: moving points (mouth, jaw, eyelids), fixed an
 cheeks, brows) and a fixed ring around the head. Each output pixel is fetched from the photo
 through its triangle's affine map (piecewise linear, so no seams); the ring pins the border, so
 everything beyond it is the photo itself. The interior is painted (cavity, teeth, tongue in the
-person's colours) or, where the photo itself shows an open mouth, taken from the photo (v2); v1,
-the first renderer, stays selectable so the evaluation can compare the two.
+person's colours) or, where the photo itself shows an open mouth, taken from the photo (v2, the
+default). v3,
+experimental, then hands the mouth to a learned refiner (models/mouth_refiner.py) that corrects it
+towards real mouths, with the photo's own mouth as reference. v2 and v1 stay selectable so the
+evaluation can compare them.
 """
 from dataclasses import dataclass
 
@@ -37,7 +40,8 @@ FIXED_POINTS = (1, 4, 5, 195, 197, 6, 168, 98, 327, 2, 164, 33, 133, 263, 362,
                 50, 280, 205, 425, 123, 352, 116, 345, 187, 411, 70, 63, 105, 66, 107,
                 336, 296, 334, 293, 300, 10, 151, 9)
 RING_POINTS = 28
-INTERIORS = ("v2", "v1")  # v2: smooth lip contours and the photo's own teeth; v1: first renderer
+# v3: v2 and the learned mouth refiner; v2: smooth lip contours and the photo's own teeth; v1: the first
+INTERIORS = ("v2", "v3", "v1")  # the first is the default
 PHOTO_TEETH_OPENING = 0.03  # a photo whose lips part this much (over IOD) shows its own interior
 # Share of each lip's thickness, from its inner edge, that an open photo mouth never lends to the
 # rendered lips: the wet inner side and the teeth touching it, which closed lips hide.
@@ -63,10 +67,13 @@ class FramePose:
 class PhotoRenderer:
     """Renders frames of one photo; build once per photo, then call `frame(pose)` per frame."""
 
-    def __init__(self, photo: np.ndarray, landmarks: np.ndarray, interior: str = "v2"):
+    def __init__(self, photo: np.ndarray, landmarks: np.ndarray, interior: str = INTERIORS[0],
+                 refiner=None):
+        """`refiner`: v3's MouthRefiner network (default: the shipped one)."""
         if interior not in INTERIORS:
             raise ValueError(f"interior must be one of {INTERIORS}")
         self.interior = interior
+        self.smooth_lips = interior != "v1"  # v2 onwards: spline lip contours, the photo's own teeth
         self.photo = photo
         self.landmarks = landmarks.astype(np.float32)
         self.source_image = self._without_mouth_opening(photo, self.landmarks)
@@ -76,7 +83,7 @@ class PhotoRenderer:
             self.rest_mouth[[MOUTH_POINTS.index(INNER_UPPER[0]), MOUTH_POINTS.index(INNER_UPPER[-1])]])
         height, width = photo.shape[:2]
         self.photo_gap = tuple(_smooth(c) for c in self._lip_contours(self.landmarks)) if (
-            interior == "v2" and mouth_opening(self.landmarks) > PHOTO_TEETH_OPENING) else None
+            self.smooth_lips and mouth_opening(self.landmarks) > PHOTO_TEETH_OPENING) else None
 
         ring = self._ring(width, height)
         self.eye_points = [p for lid in UPPER_LIDS + LOWER_LIDS + LID_CREASES for p in lid]
@@ -103,6 +110,11 @@ class PhotoRenderer:
         x0, y0, x1, y1 = self.box
         self.grid = np.stack(np.meshgrid(np.arange(x0, x1, dtype=np.float32),
                                          np.arange(y0, y1, dtype=np.float32)), axis=-1)
+        self.refinement = None
+        if interior == "v3":  # torch only for the renderer that needs it
+            from studio.refinement import MouthRefinement, shipped_refiner
+
+            self.refinement = MouthRefinement(self, refiner or shipped_refiner())
 
     @property
     def ring(self) -> np.ndarray:
@@ -195,7 +207,24 @@ class PhotoRenderer:
                                    self._dental_arch(pose) - x0)
         out = self.photo.copy()
         out[y0:y1, x0:x1] = region
+        if self.refinement is not None:
+            self.refinement(out, pose)
         return out
+
+    def moved_frame(self, head: tuple[float, float, float]) -> FaceFrame:
+        """The photo's face frame carried along by `_head_motion`."""
+        frame = self.frame_of_face
+        if not any(head):
+            return frame
+        angle, _, _ = head
+        c, s = np.cos(angle), np.sin(angle)
+        rotation = np.array([[c, -s], [s, c]], np.float32)
+        origin = self._head_motion(frame.origin[None], head)[0]
+        return FaceFrame(origin, (frame.rotation @ rotation.T).astype(np.float32), frame.scale)
+
+    def driven_mouth(self, pose: FramePose) -> np.ndarray:
+        """(K, 2) image points of the mouth a pose asks for."""
+        return self.moved_frame(pose.head).to_image(self.rest_mouth + pose.mouth_offsets)
 
     def _dental_arch(self, pose: FramePose) -> np.ndarray:
         """Image x of the rest mouth's corners under the pose's head motion: the teeth are fixed to
@@ -212,7 +241,7 @@ class PhotoRenderer:
         is the x of the rest mouth's corners (region coordinates), where the teeth span."""
         n = len(INNER_UPPER)
         upper, lower = inner[:n], np.concatenate([inner[:1], inner[n:][::-1], inner[n - 1:n]])
-        if self.interior == "v2":  # smooth curves instead of straight runs between landmarks
+        if self.smooth_lips:  # smooth curves instead of straight runs between landmarks
             upper, lower = _smooth(upper), _smooth(lower)
         gap = float(np.max(lower[:, 1] - upper[:, 1]))
         if gap < 0.6:
@@ -283,7 +312,7 @@ class PhotoRenderer:
 
         teeth_colour = np.array([212, 204, 188], np.float32) * min(1.0, 0.85 * light + 0.15)
         # v1 laid the teeth out between the moving lip corners, so they slid as the lips spread.
-        along_teeth = cells.arch if self.interior == "v2" else u
+        along_teeth = cells.arch if self.smooth_lips else u
         side_fade = np.clip((np.sin(np.pi * along_teeth) - 0.3) * 2.5, 0, 1)  # the corners show no teeth
         upper_height = min(0.42 * gap, 0.16 * width)
         upper_teeth = (np.clip((upper_height * side_fade - cells.rows_below_lip) / 1.2, 0, 1)
@@ -300,7 +329,7 @@ class PhotoRenderer:
         lip_shadow = np.clip(cells.rows_below_lip / max(0.15 * upper_height, 1.0), 0, 1)
         teeth_shade = ((0.72 + 0.28 * side_fade) * (1 - 0.22 * edge * upper_teeth)
                        * (0.7 + 0.3 * lip_shadow))[..., None]
-        if self.interior == "v2":
+        if self.smooth_lips:
             teeth_shade = teeth_shade * _tooth_relief(cells.arch, cells.arch_width)[..., None]
             teeth_colour = teeth_colour * self.light_tint
         return interior * (1 - teeth) + teeth_colour * teeth_shade * teeth

@@ -1,0 +1,55 @@
+"""Renderer v3's last step: the learned mouth refiner (models/mouth_refiner.py) on a rendered frame."""
+from functools import cache
+
+import cv2
+import numpy as np
+import torch
+
+from models.mouth_refiner import MouthCrop, MouthRefiner, feather, geometry_maps, lips_centre, refiner_input
+from studio.geometry import FaceFrame
+from studio.hub import model_file
+from studio.render import FramePose, PhotoRenderer
+
+REFINER_FILE = "mouth_refiner.pt"
+
+
+@cache
+def shipped_refiner() -> MouthRefiner:
+    from models.checkpoint import load_model
+
+    return load_model(model_file(REFINER_FILE))
+
+
+class MouthRefinement:
+    """Renderer v3's last step: the learned refiner corrects the mouth crop of a rendered frame,
+    and the correction is pasted back, feathered, at the photo's own resolution; nothing outside
+    the head ring changes."""
+
+    def __init__(self, renderer: PhotoRenderer, refiner: MouthRefiner):
+        self.renderer, self.refiner = renderer, refiner
+        self.centre = lips_centre(renderer.rest_mouth)
+        self.photo_crop = refiner_input(self.crop(renderer.frame_of_face).cut(renderer.photo))
+        self.feather = feather(refiner.config.size)[..., None]
+        inside = np.zeros(renderer.photo.shape[:2], np.uint8)
+        cv2.fillPoly(inside, [np.round(renderer.ring).astype(np.int32)], 1)
+        self.inside_ring = cv2.erode(inside, np.ones((3, 3), np.uint8))[..., None].astype(np.float32)
+
+    def crop(self, frame: FaceFrame) -> MouthCrop:
+        return MouthCrop.of(frame, self.centre, self.refiner.config)
+
+    def inputs(self, image: np.ndarray, pose: FramePose) -> tuple[MouthCrop, np.ndarray, np.ndarray]:
+        """The crop of a rendered frame, its warped pixels (uint8) and the pose's lip geometry."""
+        crop = self.crop(self.renderer.moved_frame(pose.head))
+        geometry = geometry_maps(crop.points(self.renderer.driven_mouth(pose)), crop.size)
+        return crop, crop.cut(image), geometry
+
+    @torch.no_grad()
+    def __call__(self, image: np.ndarray, pose: FramePose) -> None:
+        """Refine `image`'s mouth in place."""
+        crop, warped, geometry = self.inputs(image, pose)
+        refined, _ = self.refiner(refiner_input(warped), self.photo_crop,
+                                  torch.from_numpy(geometry).permute(2, 0, 1)[None])
+        change = (refined[0].permute(1, 2, 0).numpy() * 255 - warped) * self.feather
+        x0, y0, x1, y1 = box = crop.image_box(image.shape)
+        change = crop.to_image(change, box) * self.inside_ring[y0:y1, x0:x1]
+        image[y0:y1, x0:x1] = np.clip(image[y0:y1, x0:x1] + np.round(change), 0, 255).astype(np.uint8)

@@ -1,0 +1,112 @@
+"""The mouth refiner (renderer v3): shapes and paste-back with a tiny random network, and the shipped
+network on a real photo with the real face mesh."""
+import numpy as np
+import pytest
+import torch
+
+from models.checkpoint import load_model, save_model
+from models.mouth_refiner import MouthCrop, MouthRefiner, MouthRefinerConfig, feather, geometry_maps
+from studio.face import FaceMesh
+from studio.geometry import LIP_POINTS, MOUTH_INDEX, MOUTH_POINTS, ParametricMouth, mouth_opening
+from studio.measures import mouth_box, psnr
+from studio.pipeline import load_photo
+from studio.refinement import shipped_refiner
+from studio.render import FramePose, PhotoRenderer
+
+
+def tiny_refiner(seed: int = 0) -> MouthRefiner:
+    """Random weights everywhere, the output layer included, so it changes what it sees."""
+    torch.manual_seed(seed)
+    model = MouthRefiner(MouthRefinerConfig(size=32, channels=(4, 4, 4), blocks=1, mask_bias=0.0))
+    torch.nn.init.normal_(model.out.weight, std=0.3)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def face_mesh():
+    return FaceMesh()
+
+
+@pytest.fixture(scope="module")
+def photo(photo_path):
+    return load_photo(str(photo_path))
+
+
+@pytest.fixture(scope="module")
+def landmarks(photo, face_mesh):
+    return face_mesh.locate(photo).landmarks
+
+
+def pose(renderer: PhotoRenderer, opening: float, head=(0.0, 0.0, 0.0)) -> FramePose:
+    return FramePose(ParametricMouth(renderer.rest_mouth).offsets(np.array([opening]), np.zeros(1))[0],
+                     head=head)
+
+
+def test_refiner_shapes_and_blend():
+    model = tiny_refiner()
+    warped, photo = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    refined, mask = model(warped, photo, torch.rand(2, 2, 32, 32))
+    assert refined.shape == (2, 3, 32, 32) and mask.shape == (2, 1, 32, 32)
+    assert refined.min() >= 0 and refined.max() <= 1 and mask.min() > 0 and mask.max() < 1
+    untrained = MouthRefiner(MouthRefinerConfig(size=32, channels=(4, 4, 4), blocks=1))
+    # It starts as "do nothing".
+    assert torch.equal(untrained(warped, photo, torch.rand(2, 2, 32, 32))[0], warped)
+
+
+def test_checkpoint_rebuilds_the_same_refiner(tmp_path):
+    model = tiny_refiner()
+    save_model(model, tmp_path / "refiner.pt")
+    loaded = load_model(tmp_path / "refiner.pt")
+    inputs = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32), torch.rand(1, 2, 32, 32)
+    assert loaded.config == model.config and torch.equal(loaded(*inputs)[0], model(*inputs)[0])
+
+
+def test_crop_follows_the_face_and_maps_back(photo, landmarks):
+    from studio.geometry import FaceFrame, mouth_in_face_frame
+
+    config = MouthRefinerConfig(size=64)
+    mouth = mouth_in_face_frame(landmarks)
+    crop = MouthCrop.of(FaceFrame.of(landmarks), mouth[[MOUTH_INDEX[p] for p in LIP_POINTS]].mean(0), config)
+    lips = crop.points(landmarks[list(LIP_POINTS)])
+    assert np.all((lips > 0) & (lips < 64)) and abs(lips[:, 0].mean() - 32) < 2  # centred across
+    geometry = geometry_maps(crop.points(landmarks[list(MOUTH_POINTS)]), 64)
+    assert geometry[..., 0].sum() > geometry[..., 1].sum() >= 0  # the lips enclose their gap
+    # A change at one crop pixel lands at that pixel's place in the image.
+    change = np.zeros((64, 64, 3), np.float32)
+    change[40, 20] = 100
+    box = crop.image_box(photo.shape)
+    back = crop.to_image(change, box)
+    y, x = np.unravel_index(np.argmax(back[..., 0]), back.shape[:2])
+    assert np.allclose(crop.points(np.array([[x + box[0], y + box[1]]], np.float32))[0], [20, 40], atol=1.5)
+    assert feather(64)[0].max() == 0 and feather(64)[32, 32] == 1
+
+
+def test_refined_frames_change_only_the_mouth_crop(photo, landmarks):
+    refined = PhotoRenderer(photo, landmarks, "v3", tiny_refiner())
+    plain = PhotoRenderer(photo, landmarks, "v2")
+    for head in ((0.0, 0.0, 0.0), (0.05, 0.02, -0.01)):
+        frame_pose = pose(refined, 0.1, head)
+        a, b = refined.frame(frame_pose), plain.frame(frame_pose)
+        assert a.shape == photo.shape and a.dtype == np.uint8
+        changed = np.any(a != b, axis=-1)
+        assert changed.any()
+        crop = refined.refinement.crop(refined.moved_frame(head))
+        x0, y0, x1, y1 = crop.image_box(photo.shape)
+        outside = np.ones_like(changed)
+        outside[y0:y1, x0:x1] = False
+        assert not changed[outside].any()
+        assert not changed[~refined.refinement.inside_ring[..., 0].astype(bool)].any()
+
+
+def test_shipped_refiner_keeps_a_real_face_readable_and_driven(photo, landmarks, face_mesh):
+    renderer = PhotoRenderer(photo, landmarks, "v3")
+    assert renderer.refinement.refiner is shipped_refiner()
+    openings = []
+    for opening in (0.0, 0.14):
+        frame = renderer.frame(pose(renderer, opening))
+        openings.append(float(mouth_opening(face_mesh.locate(frame).landmarks)))
+    assert openings[1] > openings[0] + 0.06, openings
+    # At rest the refined mouth stays close to v2's: a correction, not a new face.
+    plain = PhotoRenderer(photo, landmarks, "v2").frame(pose(renderer, 0.0))
+    x0, y0, x1, y1 = mouth_box(landmarks, photo.shape)
+    assert psnr(renderer.frame(pose(renderer, 0.0))[y0:y1, x0:x1], plain[y0:y1, x0:x1]) > 25
