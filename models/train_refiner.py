@@ -31,7 +31,7 @@ from models.checkpoint import load_model, save_model
 from models.crossval import FOLDS, folds_by_frames
 from models.mouth_refiner import MouthRefiner, MouthRefinerConfig, feather
 from models.prepare import HELD_OUT_SPEAKERS, person
-from models.train import in_parallel, write_curves
+from models.train import in_parallel, optimise, write_curves
 from studio.dataset import CACHE, ROOT, Clip, cache_path, clip_landmarks, split
 from studio.errors import StudioError
 from studio.evaluate import REAL, evaluate_clip, real_lip_offsets, renderer_table
@@ -259,13 +259,7 @@ def train(name: str, train_clips: list[Clip], val_clips: list[Clip], checkpoint:
     for step in range(1, TRAINING.steps + 1):
         warped, photo, geometry, target, weight = augment(data.take(next(batches)), generator)
         terms = losses(blended(model, warped, photo, geometry, window), target, weight)
-        optimiser.zero_grad()
-        sum(terms.values()).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimiser.step()
-        schedule.step()
-        for k, v in terms.items():
-            running[k] = running.get(k, 0.0) + v.item()
+        optimise(model, optimiser, schedule, terms, running, 1)  # sums; divided when logged
         if step % TRAINING.eval_every == 0 or step == TRAINING.steps:
             rows.append({"step": step, "seconds": round(time.time() - started, 1),
                          **{k: round(v / (step - logged), 5) for k, v in running.items()},

@@ -194,6 +194,14 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def clip_by_clip(per_clip: dict[str, dict[str, dict[str, float]]], a: str, b: str,
+                 measure: str) -> tuple[float, float, float]:
+    """Row `a` minus row `b` on `measure`, clip by clip: mean and 95% bootstrap interval."""
+    pairs = np.array([(rows[a][measure], rows[b][measure]) for rows in per_clip.values()])
+    pairs = pairs[np.isfinite(pairs).all(axis=1)]  # a clip where either found no face
+    return paired_difference(pairs[:, 0], pairs[:, 1])
+
+
 def renderer_table(per_clip: dict[str, dict[str, dict[str, float]]], renderers: list[str]) -> list[str]:
     """Markdown lines: each driver through the first renderer minus itself through the others, and
     minus the still photo through each renderer, on mouth PSNR and SSIM, per clip, averaged, with a
@@ -209,8 +217,7 @@ def renderer_table(per_clip: dict[str, dict[str, dict[str, float]]], renderers: 
                 (f"{driver} ({first})", f"static ({r})") for r in renderers if f"static ({r})" in rows]:
             cells = []
             for measure in ("mouth_psnr", "mouth_ssim"):
-                pairs = np.array([(clip[a][measure], clip[b][measure]) for clip in per_clip.values()])
-                mean, low, high = paired_difference(*pairs[np.isfinite(pairs).all(axis=1)].T)
+                mean, low, high = clip_by_clip(per_clip, a, b, measure)
                 cells.append(f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]")
             lines.append(f"| {a} - {b} | " + " | ".join(cells) + " |")
     return lines + [""]
@@ -227,10 +234,7 @@ def paired_table(per_clip: dict[str, dict[str, dict[str, float]]],
     for driver in drivers:
         cells = []
         for measure in PAIRED:
-            pairs = np.array([(rows[reference][measure], rows[driver][measure])
-                              for rows in per_clip.values()])
-            pairs = pairs[np.isfinite(pairs).all(axis=1)]  # a clip where either found no face
-            mean, low, high = paired_difference(pairs[:, 0], pairs[:, 1])
+            mean, low, high = clip_by_clip(per_clip, reference, driver, measure)
             cells.append(f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]" if measure == "open_corr"
                          else f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]")
         lines.append(f"| {driver} | " + " | ".join(cells) + " |")

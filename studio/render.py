@@ -6,10 +6,9 @@ cheeks, brows) and a fixed ring around the head. Each output pixel is fetched fr
 through its triangle's affine map (piecewise linear, so no seams); the ring pins the border, so
 everything beyond it is the photo itself. The interior is painted (cavity, teeth, tongue in the
 person's colours) or, where the photo itself shows an open mouth, taken from the photo (v2, the
-default). v3,
-experimental, then hands the mouth to a learned refiner (models/mouth_refiner.py) that corrects it
-towards real mouths, with the photo's own mouth as reference. v2 and v1 stay selectable so the
-evaluation can compare them.
+default). v3, experimental, then hands the mouth to a learned refiner (models/mouth_refiner.py)
+that corrects it towards real mouths, with the photo's own mouth as reference. v2 and v1 stay
+selectable so the evaluation can compare them.
 """
 from dataclasses import dataclass
 
