@@ -26,7 +26,7 @@ CHIN = CHIN_MIDLINE + sum(CHIN_PAIRS, ())
 JAW_POINTS = JAW_LINE + CHIN
 MOUTH_POINTS = LIP_POINTS + JAW_POINTS
 # How far each jaw and chin point drops per unit of inner-lip gap, as real faces move: measured by
-# `python -m models.mouth_motion` (reports/mouth_motion.md). The chin follows the lips only about a
+# `python -m lab.mouth_motion` (reports/mouth_motion.md). The chin follows the lips only about a
 # third of the way; the skin just under the lower lip about 0.6.
 JAW_DROP = {172: 0.20, 136: 0.20, 150: 0.22, 149: 0.24, 176: 0.28, 148: 0.33, 152: 0.35,
             377: 0.33, 400: 0.28, 378: 0.24, 379: 0.22, 365: 0.20, 397: 0.20,

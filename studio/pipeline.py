@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from studio.animation import blink_curve, head_motion
-from studio.audio import SILENCE_DB, frame_loudness_db, minutes
+from studio.audio import SILENCE_DB, minutes
 from studio.drivers import DEFAULT_SPEECH_DRIVER, DEFAULT_TEXT_DRIVER, make_driver
 from studio.errors import StudioError
 from studio.face import FaceMesh
@@ -246,7 +246,7 @@ class Studio:
         rng = np.random.default_rng(options.seed)
         n_frames = speech.n_frames
         blinks = blink_curve(n_frames, rng) if options.blinks else np.zeros(n_frames)
-        speaking = frame_loudness_db(speech.samples, n_frames) > SILENCE_DB + 15
+        speaking = speech.loudness_db > SILENCE_DB + 15
         head = np.zeros((n_frames, 3)) if options.still else head_motion(n_frames, speaking, rng)
         clock.lap("lip motion")
 

@@ -1,10 +1,20 @@
 """What drives a face: speech on the studio's timeline, with the timed phones when they are known."""
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
-from studio.audio import FPS, PLAYBACK_RATE, SAMPLE_RATE, check_speech, decode, frame_count, resample
+from studio.audio import (
+    FPS,
+    PLAYBACK_RATE,
+    SAMPLE_RATE,
+    check_speech,
+    decode,
+    frame_count,
+    frame_loudness_db,
+    resample,
+)
 from studio.phonemes import SILENCE, Segment, merge_silences
 
 # Long work is done in pieces of at most this length, cut at pauses, so that memory stays flat
@@ -30,6 +40,11 @@ class Speech:
     @property
     def duration(self) -> float:
         return self.n_frames / FPS
+
+    @cached_property
+    def loudness_db(self) -> np.ndarray:
+        """(n_frames,) loudness per frame (dBFS RMS), computed once for the drivers and the head."""
+        return frame_loudness_db(self.samples, self.n_frames)
 
 
 def speech_from_audio(path: str, max_seconds: float) -> Speech:

@@ -1,4 +1,4 @@
-"""Every input of the bad-input matrix (studio/bad_input.py) through the browser handlers and the
+"""Every input of the bad-input matrix (lab/bad_input.py) through the browser handlers and the
 CLI: a video where one is right, else the case's own message (gr.Error; one line on stderr)."""
 import os
 import re
@@ -9,7 +9,7 @@ import gradio as gr
 import pytest
 from conftest import ROOT
 
-from studio.bad_input import CASES, SIZE, request
+from lab.bad_input import CASES, SIZE, request
 from studio.ui import StudioHandlers
 
 ERRORS = [case for case in CASES if not case.renders]

@@ -6,7 +6,7 @@ import pytest
 
 @pytest.fixture(scope="module")
 def report(shared_data, tmp_path_factory):
-    from studio.evaluate import main
+    from lab.evaluate import main
 
     out = tmp_path_factory.mktemp("evaluation") / "report"
     arguments = ["--splits", "grid-test", "--limit", "1", "--drivers", "static,memory", "--out", str(out)]
@@ -36,7 +36,7 @@ def test_small_splits_get_a_per_clip_table(report):
 
 
 def test_unknown_driver_is_refused_with_one_line(capsys):
-    from studio.evaluate import main
+    from lab.evaluate import main
 
     assert main(["--drivers", "static,lipsync9000"]) == 2
     assert capsys.readouterr().err.strip() == "error: unknown driver(s) lipsync9000"
@@ -45,7 +45,7 @@ def test_unknown_driver_is_refused_with_one_line(capsys):
 @pytest.mark.parametrize("option, message", [(["--splits", "grid-test,nope"], "error: unknown split nope"),
                                              (["--renderers", "v2,v7"], "error: unknown renderer(s) v7")])
 def test_unknown_split_or_renderer_is_refused_with_one_line(capsys, option, message):
-    from studio.evaluate import main
+    from lab.evaluate import main
 
     assert main(option) == 2
     assert capsys.readouterr().err.strip() == message

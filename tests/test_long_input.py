@@ -14,7 +14,7 @@ def assert_contiguous(segments, duration):
 
 
 def test_a_long_script_is_spoken_in_pieces_without_a_seam(studio):
-    from studio.benchmark import long_script
+    from lab.benchmark import long_script
     from studio.pipeline import VOICE_PIECE_CHARS
     from studio.text import check_script
 

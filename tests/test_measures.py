@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from studio.measures import dynamic_distance, opening_measures
+from lab.measures import dynamic_distance, opening_measures
 
 
 def test_opening_measures_find_lag_and_amplitude():
@@ -35,7 +35,7 @@ def test_dynamic_distance_ignores_the_mean_shape_and_frames_without_a_face():
 
 
 def test_paired_difference_is_the_mean_gap_with_an_interval_around_it():
-    from studio.measures import paired_difference
+    from lab.measures import paired_difference
 
     a = np.array([0.5, 0.6, 0.7, 0.4, 0.9])
     assert paired_difference(a, a) == (0.0, 0.0, 0.0)

@@ -6,17 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from models.audio_encoder import AudioEncoderConfig
-from models.audio_lip_memory import AudioLipMemoryConfig
-from models.augment import AugmentConfig, augment, change_tempo
-from models.checkpoint import load_model, predict_offsets, save_model, sync_score
-from models.features import NO_PHONE, FeatureConfig, heard_phones, phone_indices, speech_features
-from models.lip_decoder import LipDecoderConfig
-from models.lip_motion_encoder import LipMotionEncoderConfig
-from models.speech_to_lips import SpeechToLips, SpeechToLipsConfig
-from models.syncnet import SyncNet, SyncNetConfig
+from lab.augment import AugmentConfig, augment, change_tempo
 from studio.audio import MELS_PER_FRAME, N_MELS, SAMPLE_RATE, decode
 from studio.geometry import MOUTH_POINTS
+from studio.networks.audio_encoder import AudioEncoderConfig
+from studio.networks.audio_lip_memory import AudioLipMemoryConfig
+from studio.networks.checkpoint import load_model, predict_offsets, save_model, sync_score
+from studio.networks.features import NO_PHONE, FeatureConfig, heard_phones, phone_indices, speech_features
+from studio.networks.lip_decoder import LipDecoderConfig
+from studio.networks.lip_motion_encoder import LipMotionEncoderConfig
+from studio.networks.speech_to_lips import SpeechToLips, SpeechToLipsConfig
+from studio.networks.syncnet import SyncNet, SyncNetConfig
 from studio.phonemes import PHONE_INDEX, SILENCE
 
 K2 = 2 * len(MOUTH_POINTS)
@@ -61,7 +61,7 @@ def test_audio_addressing_is_a_distribution():
 
 
 def test_fusion_hides_the_audio_feature_only_in_training():
-    from models.audio_lip_memory import AudioLipMemory
+    from studio.networks.audio_lip_memory import AudioLipMemory
 
     torch.manual_seed(0)
     memory = AudioLipMemory(AudioLipMemoryConfig(slots=4, key_dim=8, value_dim=8, audio_dim=8, lip_dim=8,
@@ -74,7 +74,7 @@ def test_fusion_hides_the_audio_feature_only_in_training():
 
 
 def test_slot_entropy_wants_sharp_frames_spread_over_the_slots():
-    from models.audio_lip_memory import slot_entropy
+    from studio.networks.audio_lip_memory import slot_entropy
 
     one_hot = lambda slots: torch.log(torch.eye(4)[slots][None] + 1e-12)
     mask = torch.ones(1, 4)
@@ -86,7 +86,7 @@ def test_slot_entropy_wants_sharp_frames_spread_over_the_slots():
 
 
 def test_entropy_term_is_a_memory_loss_only_with_its_weight():
-    from models.audio_lip_memory import AudioLipMemory
+    from studio.networks.audio_lip_memory import AudioLipMemory
 
     sizes = dict(slots=4, key_dim=8, value_dim=8, audio_dim=8, lip_dim=8)
     audio, lip, mask = torch.randn(2, 6, 8), torch.randn(2, 6, 8), torch.ones(2, 6)
@@ -152,7 +152,7 @@ def test_a_recording_is_heard_once_for_every_driver(grid_clip):
 
 
 def test_spread_loss_measures_how_far_the_lips_open():
-    from models.train import TrainConfig, lip_losses
+    from lab.train import TrainConfig, lip_losses
 
     real = torch.randn(2, 20, K2)
     mask = torch.ones(2, 20)
@@ -228,7 +228,7 @@ def test_predict_offsets_units():
 
 
 def test_quiet_stretches_lower_every_other_stretch_by_the_depth():
-    from models.selfcheck import QUIET_PERIOD, quiet_stretches
+    from lab.selfcheck import QUIET_PERIOD, quiet_stretches
 
     samples = np.ones(4 * int(QUIET_PERIOD * SAMPLE_RATE), np.float32)
     quiet = quiet_stretches(samples, 20.0)

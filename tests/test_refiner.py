@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from models.checkpoint import load_model, save_model
-from models.mouth_refiner import MouthCrop, MouthRefiner, MouthRefinerConfig, feather, geometry_maps
+from lab.measures import mouth_box, psnr
 from studio.face import FaceMesh
 from studio.geometry import LIP_POINTS, MOUTH_INDEX, MOUTH_POINTS, ParametricMouth, mouth_opening
-from studio.measures import mouth_box, psnr
+from studio.networks.checkpoint import load_model, save_model
+from studio.networks.mouth_refiner import MouthCrop, MouthRefiner, MouthRefinerConfig, feather, geometry_maps
 from studio.pipeline import load_photo
-from studio.refinement import shipped_refiner
 from studio.render import FramePose, PhotoRenderer
+from studio.render.refinement import shipped_refiner
 
 
 def tiny_refiner(seed: int = 0) -> MouthRefiner:
@@ -90,7 +90,7 @@ def test_refined_frames_change_only_the_mouth_crop(photo, landmarks):
         assert a.shape == photo.shape and a.dtype == np.uint8
         changed = np.any(a != b, axis=-1)
         assert changed.any()
-        crop = refined.refinement.crop(refined.moved_frame(head))
+        crop = refined.refinement.crop(refined.mesh.moved_frame(head))
         x0, y0, x1, y1 = crop.image_box(photo.shape)
         outside = np.ones_like(changed)
         outside[y0:y1, x0:x1] = False

@@ -3,15 +3,23 @@ import numpy as np
 import pytest
 import torch
 
-from models.audio_encoder import AudioEncoderConfig
-from models.audio_lip_memory import AudioLipMemoryConfig
-from models.lip_decoder import LipDecoderConfig
-from models.lip_motion_encoder import LipMotionEncoderConfig
-from models.speech_to_lips import SpeechToLips, SpeechToLipsConfig
-from models.taem import TAEM, PhoneBatch, TAEMConfig, frame_weights, lips_from_latents, load_taem, save_taem
 from studio.audio import FPS
-from studio.dataset import file_digest
 from studio.geometry import MOUTH_POINTS
+from studio.hub import file_digest
+from studio.networks.audio_encoder import AudioEncoderConfig
+from studio.networks.audio_lip_memory import AudioLipMemoryConfig
+from studio.networks.lip_decoder import LipDecoderConfig
+from studio.networks.lip_motion_encoder import LipMotionEncoderConfig
+from studio.networks.speech_to_lips import SpeechToLips, SpeechToLipsConfig
+from studio.networks.taem import (
+    TAEM,
+    PhoneBatch,
+    TAEMConfig,
+    frame_weights,
+    lips_from_latents,
+    load_taem,
+    save_taem,
+)
 from studio.phonemes import SILENCE, Segment
 
 PHONES = [Segment(SILENCE, 0.0, 0.5), Segment("B", 0.5, 0.55), Segment("IH", 0.55, 0.63),
@@ -71,7 +79,7 @@ def test_lips_through_the_frozen_audio_path(use_memory):
 
 
 def test_training_step_moves_taem_only():
-    from models.train_taem import TAEMTrainConfig, Utterance, losses
+    from lab.train_taem import TAEMTrainConfig, Utterance, losses
 
     model, audio_model = tiny_taem().train(), tiny_audio_model()
     frozen = {k: v.clone() for k, v in audio_model.state_dict().items()}
@@ -119,7 +127,7 @@ def test_driver_follows_the_phone_timing_and_rests_in_silence(monkeypatch):
 
 
 def test_speaker_embedding_of_a_real_photo(photo_path):
-    from models.speaker import SPEAKER_DIM, SpeakerEncoder
+    from studio.networks.speaker import SPEAKER_DIM, SpeakerEncoder
     from studio.pipeline import load_photo
 
     photo = load_photo(str(photo_path))
@@ -130,7 +138,7 @@ def test_speaker_embedding_of_a_real_photo(photo_path):
 
 
 def test_dtw_and_time_warp_leave_matching_timelines_alone():
-    from models.evaluate_taem import dtw_warp, warp
+    from lab.evaluate_taem import dtw_warp, warp
 
     rng = np.random.default_rng(0)
     offsets = rng.normal(size=(20, len(MOUTH_POINTS), 2)).astype(np.float32)

@@ -6,9 +6,9 @@ import pytest
 import torch
 from test_models import tiny_model
 
-from models import crossval, prepare, train
-from models.checkpoint import load_model
-from studio.dataset import grid_clip as dataset_grid_clip
+from lab import crossval, prepare, train
+from lab.dataset import grid_clip as dataset_grid_clip
+from studio.networks.checkpoint import load_model
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
 """Learned drivers: lip offsets predicted from the speech itself by networks trained on real
-recordings (models/train.py), shipped under assets/models/ and loaded once, on first use."""
+recordings (lab/train.py), shipped under models/ and loaded once, on first use."""
 from functools import cache
 
 import numpy as np
 
-from studio.audio import SILENCE_DB, frame_loudness_db
+from studio.audio import SILENCE_DB
 from studio.geometry import symmetric_motion
 from studio.hub import model_file
 from studio.speech import Speech, recognised_phones
@@ -13,7 +13,7 @@ SMOOTHING_SIGMA = 1.0  # frames; a symmetric kernel, so the lips do not lag the 
 SPEECH_RANGE_DB = 35.0  # frames this far below the loud speech are silence
 SILENCE_FLOOR_DB = SILENCE_DB - 30  # ... and so is anything this quiet, whatever the recording
 ONSET_FRAMES = 2  # lips part before the sound starts and close after it ends
-# The shipped networks by the training run that makes each (models/train.py): the studio loads
+# The shipped networks by the training run that makes each (lab/train.py): the studio loads
 # them from here and the training writes them here.
 NETWORK_FILES = {"memory": "audio_lip_memory.pt", "memory-2": "audio_lip_memory_2.pt",
                  "memory-off": "ablation/memory_off.pt", "memory-off-2": "ablation/memory_off_2.pt",
@@ -22,7 +22,7 @@ NETWORK_FILES = {"memory": "audio_lip_memory.pt", "memory-2": "audio_lip_memory_
 
 @cache
 def _model(name: str):
-    from models.checkpoint import load_model
+    from studio.networks.checkpoint import load_model
 
     return load_model(model_file(name))
 
@@ -42,11 +42,11 @@ def face_motion(offsets: np.ndarray) -> np.ndarray:
     return smooth(symmetric_motion(offsets))
 
 
-def speech_gate(samples: np.ndarray, n_frames: int) -> np.ndarray:
-    """(n_frames,) 1 where someone speaks, 0 in silence, soft at the edges. Silence here is 35 dB
-    under the loud speech (or the absolute floor): digital silence and very clean recordings. In a
-    room's noise the gate stays open and the network's own still mouth in pauses does the work."""
-    level = frame_loudness_db(samples, n_frames)
+def speech_gate(level: np.ndarray) -> np.ndarray:
+    """A loudness series (dBFS per frame) -> 1 where someone speaks, 0 in silence, soft at the
+    edges. Silence here is 35 dB under the loud speech (or the absolute floor): digital silence
+    and very clean recordings. In a room's noise the gate stays open and the network's own still
+    mouth in pauses does the work."""
     speaking = level > max(float(np.percentile(level, 95)) - SPEECH_RANGE_DB, SILENCE_FLOOR_DB)
     widened = np.convolve(speaking.astype(np.float32), np.ones(2 * ONSET_FRAMES + 1), mode="same") > 0
     return np.clip(smooth(widened.astype(np.float32)), 0, 1)
@@ -66,15 +66,15 @@ class LearnedDriver:
         return [_model(NETWORK_FILES[run]) for run in self.runs]
 
     def lip_offsets(self, speech: Speech, rest_mouth: np.ndarray) -> np.ndarray:
-        from models.checkpoint import predict_offsets
-        from models.features import phone_indices
+        from studio.networks.checkpoint import predict_offsets
+        from studio.networks.features import phone_indices
 
         networks, phones = self.networks(), None
         if any(network.config.audio.phones for network in networks):  # heard once, shared with other drivers
             phones = phone_indices(recognised_phones(speech), speech.n_frames)
         offsets = np.mean([predict_offsets(network, speech.samples, speech.n_frames, phones)
                            for network in networks], axis=0)
-        return face_motion(offsets) * speech_gate(speech.samples, speech.n_frames)[:, None, None]
+        return face_motion(offsets) * speech_gate(speech.loudness_db)[:, None, None]
 
 
 class MemoryDriver(LearnedDriver):

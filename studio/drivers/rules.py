@@ -1,7 +1,7 @@
 """Drivers that need no learning: the baselines every learned driver must beat."""
 import numpy as np
 
-from studio.audio import FPS, SILENCE_DB, frame_loudness_db
+from studio.audio import FPS, SILENCE_DB
 from studio.geometry import ParametricMouth
 from studio.phonemes import SILENCE
 from studio.speech import Speech
@@ -52,7 +52,7 @@ class EnergyDriver:
     RANGE_DB = 30.0
 
     def lip_offsets(self, speech: Speech, rest_mouth: np.ndarray) -> np.ndarray:
-        level = frame_loudness_db(speech.samples, speech.n_frames)
+        level = speech.loudness_db
         peak = float(np.percentile(level, 95))
         floor = max(peak - self.RANGE_DB, SILENCE_DB)
         opening = np.clip((level - floor) / max(peak - floor, 1e-6), 0, 1) * self.MAX_OPENING

@@ -29,21 +29,21 @@ AUDIO_MODEL = NETWORK_FILES["memory"]  # TAEM reprograms the first of the memory
 @cache
 def _models(checkpoint: str):
     """(TAEM, the frozen audio model it was trained against), loaded once."""
-    from models.checkpoint import load_model
-    from models.taem import load_taem
-    from studio.dataset import file_digest
+    from studio.hub import file_digest
+    from studio.networks.checkpoint import load_model
+    from studio.networks.taem import load_taem
 
     path, audio_path = model_file(checkpoint), model_file(AUDIO_MODEL)
     taem, trained_against = load_taem(path)
     if trained_against["digest"] != file_digest(audio_path):
         raise StudioError(f"{checkpoint} was trained against another {AUDIO_MODEL}: "
-                          "run `python -m models.train_taem` again.")
+                          "run `python -m lab.train_taem` again.")
     return taem, load_model(audio_path)
 
 
 @lru_cache(maxsize=1)
 def _speaker_encoder():
-    from models.speaker import SpeakerEncoder
+    from studio.networks.speaker import SpeakerEncoder
 
     return SpeakerEncoder()
 
@@ -62,8 +62,8 @@ def phone_gate(phones: list[Segment], n_frames: int) -> np.ndarray:
 def text_lip_offsets(phones: list[Segment], n_frames: int, speaker: np.ndarray | None = None,
                      checkpoint: str = "taem.pt") -> np.ndarray:
     """Timed phones -> (n_frames, len(MOUTH_POINTS), 2) lip offsets in face-frame units."""
-    from models.checkpoint import face_offsets
-    from models.taem import PhoneBatch, lips_from_latents, speaker_tensor
+    from studio.networks.checkpoint import face_offsets
+    from studio.networks.taem import PhoneBatch, lips_from_latents, speaker_tensor
 
     taem, audio_model = _models(checkpoint)
     if not taem.config.speaker_dim:
@@ -90,7 +90,7 @@ def predicted_phones(text: str, speaker: np.ndarray | None = None,
                      checkpoint: str = "taem.pt") -> list[Segment]:
     """The text's phones (g2p), between silences as in speech, timed by TAEM's duration predictor
     alone: lips for text with no voice at all."""
-    from models.taem import PhoneBatch, speaker_tensor
+    from studio.networks.taem import PhoneBatch, speaker_tensor
     from studio.text import words_to_phonemes
 
     taem, _ = _models(checkpoint)

@@ -1,4 +1,4 @@
-"""Train the mouth refiner (renderer v3) on CPU: `python -m models.train_refiner [--crossval]`.
+"""Train the mouth refiner (renderer v3) on CPU: `python -m lab.train_refiner [--crossval]`.
 
 Samples are pairs of frames of one real clip: the reference frame is the photo, renderer v2 warps
 it to the target frame's own lip landmarks, and the refiner learns to turn that warped mouth into
@@ -6,12 +6,12 @@ the target frame's real mouth. GRID's speaker and the other people take half of 
 (the other people weighted by person, not by clip), so one face does not dominate. Augmentation
 changes what a new photo changes: colour and light, scale and position, sharpness, JPEG.
 
-    python -m models.train_refiner             # -> assets/models/mouth_refiner.pt, curves
-    python -m models.train_refiner --crossval  # and by person, 3 folds -> reports/refiner_crossval.md
+    python -m lab.train_refiner             # -> models/mouth_refiner.pt, curves
+    python -m lab.train_refiner --crossval  # and by person, 3 folds -> reports/refiner_crossval.md
 
 The shipped refiner trains on grid-train and extra-train and validates on grid-val and extra-val
 (people it never sees). The cross-validation trains one refiner per fold of the other people
-(models.crossval's folds) without that fold, and renders the fold's clips through the studio's
+(lab.crossval's folds) without that fold, and renders the fold's clips through the studio's
 evaluation with renderers v3 and v2 beside the still photo.
 """
 import argparse
@@ -27,20 +27,20 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from models.checkpoint import load_model, save_model
-from models.crossval import FOLDS, folds_by_frames
-from models.mouth_refiner import MouthRefiner, MouthRefinerConfig, feather
-from models.prepare import HELD_OUT_SPEAKERS, person
-from models.train import in_parallel, optimise, write_curves
-from studio.dataset import CACHE, ROOT, Clip, cache_path, clip_landmarks, split
+from lab.crossval import FOLDS, folds_by_frames
+from lab.dataset import CACHE, ROOT, Clip, cache_path, clip_landmarks, split
+from lab.evaluate import REAL, evaluate_clip, real_lip_offsets, renderer_table
+from lab.measures import mouth_box
+from lab.prepare import HELD_OUT_SPEAKERS, person
+from lab.train import in_parallel, optimise, write_curves
 from studio.errors import StudioError
-from studio.evaluate import REAL, evaluate_clip, real_lip_offsets, renderer_table
 from studio.face import FaceMesh
 from studio.geometry import FaceFrame
 from studio.hub import MODELS
-from studio.measures import mouth_box
-from studio.refinement import REFINER_FILE, MouthRefinement
+from studio.networks.checkpoint import load_model, save_model
+from studio.networks.mouth_refiner import MouthRefiner, MouthRefinerConfig, feather
 from studio.render import FramePose, PhotoRenderer
+from studio.render.refinement import REFINER_FILE, MouthRefinement
 from studio.video import read_frames
 
 SAMPLES_VERSION = "1"  # bump when samples are made differently
@@ -198,7 +198,7 @@ def _gaussian(x: torch.Tensor) -> torch.Tensor:
 
 
 def ssim_map(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Per-pixel SSIM of luminance (Gaussian window, sigma 1.5), as studio.measures.ssim."""
+    """Per-pixel SSIM of luminance (Gaussian window, sigma 1.5), as lab.measures.ssim."""
     luma = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
     x, y = (a * luma).sum(1, keepdim=True), (b * luma).sum(1, keepdim=True)
     mx, my = _gaussian(x), _gaussian(y)
@@ -282,7 +282,7 @@ def other_people() -> list[Clip]:
 
 
 def fold_of() -> dict[str, int]:
-    """Person -> fold, as models.crossval splits the other people."""
+    """Person -> fold, as lab.crossval splits the other people."""
     frames = {c.name: len(clip_landmarks(c)) for c in other_people()}
     return folds_by_frames(frames)
 
@@ -332,13 +332,13 @@ def crossval_report(rows: dict[str, dict[str, dict[str, float]]], folds: dict[st
     columns = ("mouth_psnr", "mouth_ssim", "outside_diff", "silence_flicker", "detect", "open_corr", "lmd")
     mean = {n: {c: float(np.nanmean([r[n][c] for r in rows.values()])) for c in columns} for n in names}
     lines = ["# Mouth refiner cross-validated by person", "",
-             f"The {len(rows)} clips of other people, split by person into {FOLDS} folds as models.crossval "
+             f"The {len(rows)} clips of other people, split by person into {FOLDS} folds as lab.crossval "
              "splits them; one refiner trained per fold on grid-train and the other folds' people, then each "
              "held-out clip rendered through the studio's evaluation (frame 0 the photo, head still) with "
              "renderer v3 (that fold's refiner) and v2. `real-lips` drives the renderer with the clip's own "
              "landmarks; `memory` is the shipped driver (trained on extra-train's audio and lips, not on "
              "these refiners' held-out pixels).", "",
-             "Command: `python -m models.train_refiner --crossval`", "",
+             "Command: `python -m lab.train_refiner --crossval`", "",
              "| row | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     lines += [f"| {n} | " + " | ".join(f"{mean[n][c]:.3f}" for c in columns) + " |" for n in names]
     lines += [""] + renderer_table(rows, ["v3", "v2"])

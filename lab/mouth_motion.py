@@ -1,4 +1,4 @@
-"""How real jaws and chins follow the lips: `python -m models.mouth_motion`.
+"""How real jaws and chins follow the lips: `python -m lab.mouth_motion`.
 
 For every jaw and chin point of studio.geometry, the slope of its face-frame height against the
 inner-lip gap, fitted within each clip of grid-train and extra-train (so each person's own mouth is
@@ -7,8 +7,8 @@ these figures; the report puts them side by side.
 """
 import numpy as np
 
-from models.prepare import clips
-from studio.dataset import ROOT, clip_landmarks
+from lab.dataset import ROOT, clip_landmarks
+from lab.prepare import clips
 from studio.geometry import (
     JAW_DROP,
     JAW_POINTS,
@@ -49,7 +49,7 @@ def main() -> None:
     REPORT.write_text("# Jaw and chin drop per unit of lip gap (MediaPipe, face frame)\n\n"
                       f"Within-clip slopes pooled over {', '.join(SPLITS)}. JAW_DROP holds the mean of "
                       "each point and its mirror, to two decimals.\n\n" + "\n".join(rows)
-                      + "\n\nCommand: `python -m models.mouth_motion`\n")
+                      + "\n\nCommand: `python -m lab.mouth_motion`\n")
     print(REPORT.read_text())
 
 

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.lip_decoder import ResidualBlock
-from models.speaker import SPEAKER_DIM
 from studio.audio import FPS
-from studio.dataset import file_digest
+from studio.hub import file_digest
+from studio.networks.lip_decoder import ResidualBlock
+from studio.networks.speaker import SPEAKER_DIM
 from studio.phonemes import PHONE_INDEX, PHONES, SILENCE, Segment
 
 MIN_PHONE_SECONDS = 0.01  # pocketsphinx's frame: the floor of every duration (and its log)

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from models.features import NO_PHONE
 from studio.audio import MELS_PER_FRAME, N_MELS
+from studio.networks.features import NO_PHONE
 
 FRAME_RATE_LAYERS = 6  # the layers up to the second stride-2 convolution and its activation
 
@@ -17,7 +17,7 @@ class AudioEncoderConfig:
     dim: int = 96  # audio feature size
     frame_layers: int = 2  # kernel-3 layers at frame rate: each widens the window by +-1 frame
     dropout: float = 0.1
-    phones: bool = False  # also read heard phones (models.features.heard_phones)
+    phones: bool = False  # also read heard phones (studio.networks.features.heard_phones)
 
 
 class AudioEncoder(nn.Module):

@@ -1,7 +1,7 @@
 """A contact sheet anyone can look at: rendered frames of each dev-clip (beside the real frames)
 and of the bundled example photos speaking a script, through the whole studio (video encoded).
 
-    python -m studio.contact_sheet      # -> reports/contact_sheet.png
+    python -m lab.contact_sheet      # -> reports/contact_sheet.png
 """
 import argparse
 import tempfile
@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from studio.dataset import ROOT, clip_landmarks, split
+from lab.dataset import ROOT, clip_landmarks, split
 from studio.geometry import mouth_opening
 from studio.pipeline import RenderOptions, Studio, load_photo
 from studio.ui import EXAMPLES
@@ -51,7 +51,7 @@ def row_of(frames: list[np.ndarray], picks: list[int], landmarks: np.ndarray) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m studio.contact_sheet",
+    parser = argparse.ArgumentParser(prog="python -m lab.contact_sheet",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "reports" / "contact_sheet.png"))
     args = parser.parse_args(argv)

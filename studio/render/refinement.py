@@ -1,21 +1,29 @@
-"""Renderer v3's last step: the learned mouth refiner (models/mouth_refiner.py) on a rendered frame."""
+"""Renderer v3's last step: the learned mouth refiner (studio/networks/mouth_refiner.py) on a
+rendered frame."""
 from functools import cache
 
 import cv2
 import numpy as np
 import torch
 
-from models.mouth_refiner import MouthCrop, MouthRefiner, feather, geometry_maps, lips_centre, refiner_input
 from studio.geometry import FaceFrame
 from studio.hub import model_file
-from studio.render import FramePose, PhotoRenderer
+from studio.networks.mouth_refiner import (
+    MouthCrop,
+    MouthRefiner,
+    feather,
+    geometry_maps,
+    lips_centre,
+    refiner_input,
+)
+from studio.render.mesh import FramePose, WarpMesh
 
 REFINER_FILE = "mouth_refiner.pt"
 
 
 @cache
 def shipped_refiner() -> MouthRefiner:
-    from models.checkpoint import load_model
+    from studio.networks.checkpoint import load_model
 
     return load_model(model_file(REFINER_FILE))
 
@@ -25,13 +33,13 @@ class MouthRefinement:
     and the correction is pasted back, feathered, at the photo's own resolution; nothing outside
     the head ring changes."""
 
-    def __init__(self, renderer: PhotoRenderer, refiner: MouthRefiner):
-        self.renderer, self.refiner = renderer, refiner
-        self.centre = lips_centre(renderer.rest_mouth)
-        self.photo_crop = refiner_input(self.crop(renderer.frame_of_face).cut(renderer.photo))
+    def __init__(self, mesh: WarpMesh, photo: np.ndarray, refiner: MouthRefiner):
+        self.mesh, self.refiner = mesh, refiner
+        self.centre = lips_centre(mesh.rest_mouth)
+        self.photo_crop = refiner_input(self.crop(mesh.frame_of_face).cut(photo))
         self.feather = feather(refiner.config.size)[..., None]
-        inside = np.zeros(renderer.photo.shape[:2], np.uint8)
-        cv2.fillPoly(inside, [np.round(renderer.ring).astype(np.int32)], 1)
+        inside = np.zeros(photo.shape[:2], np.uint8)
+        cv2.fillPoly(inside, [np.round(mesh.ring).astype(np.int32)], 1)
         self.inside_ring = cv2.erode(inside, np.ones((3, 3), np.uint8))[..., None].astype(np.float32)
 
     def crop(self, frame: FaceFrame) -> MouthCrop:
@@ -39,8 +47,8 @@ class MouthRefinement:
 
     def inputs(self, image: np.ndarray, pose: FramePose) -> tuple[MouthCrop, np.ndarray, np.ndarray]:
         """The crop of a rendered frame, its warped pixels (uint8) and the pose's lip geometry."""
-        crop = self.crop(self.renderer.moved_frame(pose.head))
-        geometry = geometry_maps(crop.points(self.renderer.driven_mouth(pose)), crop.size)
+        crop = self.crop(self.mesh.moved_frame(pose.head))
+        geometry = geometry_maps(crop.points(self.mesh.driven_mouth(pose)), crop.size)
         return crop, crop.cut(image), geometry
 
     @torch.no_grad()

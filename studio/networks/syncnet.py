@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.audio_encoder import AudioEncoder, AudioEncoderConfig
-from models.features import FeatureConfig
 from studio.geometry import MOUTH_POINTS
+from studio.networks.audio_encoder import AudioEncoder, AudioEncoderConfig
+from studio.networks.features import FeatureConfig
 
 
 @dataclass

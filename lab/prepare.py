@@ -1,6 +1,6 @@
-"""Training data for the audio-to-lips models: `python -m models.prepare`.
+"""Training data for the audio-to-lips models: `python -m lab.prepare`.
 
-Per clip: FaceMesh landmarks on the 25 fps timeline (studio.dataset's cache), turned into lip and
+Per clip: FaceMesh landmarks on the 25 fps timeline (lab.dataset's cache), turned into lip and
 jaw offsets in the face frame relative to the clip's own closed mouth, and the log-mel features of
 its speech on the same frame-exact timeline, with the phones a recogniser hears in it. Each clip's
 result is cached in .cache/features/, keyed by the landmark cache, the audio file and
@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.features import heard_phones
+from lab.dataset import Clip, cache_path, clip_audio, clip_landmarks, split
 from studio.audio import frame_loudness_db, log_mel
-from studio.dataset import Clip, cache_path, clip_audio, clip_landmarks, split
 from studio.geometry import (
     LIP_LOWER_INNER_MID,
     LIP_UPPER_INNER_MID,
@@ -26,6 +25,7 @@ from studio.geometry import (
     mouths_in_face_frames,
     rest_mouth,
 )
+from studio.networks.features import heard_phones
 
 PREPARE_VERSION = "6"  # bump when targets or features change (6: phones heard afresh in every clip)
 REST_PERCENTILE = 10  # frames this closed (or more) define the clip's rest mouth
@@ -36,8 +36,8 @@ KNOWN_OFFSET = ("extra-speakers/Talking-Face_PC-AVS_00473", "extra-speakers/Talk
                 "extra-speakers/LivePortrait_d10", "extra-speakers/styletalk_Obama_clip1",
                 "extra-speakers/styletalk_Obama_clip3")
 # Whole people set apart as a validation split (different voices, rooms and cameras; none has a
-# known audio-video offset) for quick looks. The shipped models train on them too (models.train);
-# models.crossval measures a recipe on people it never saw.
+# known audio-video offset) for quick looks. The shipped models train on them too (lab.train);
+# lab.crossval measures a recipe on people it never saw.
 HELD_OUT_SPEAKERS = (
     "extra-speakers/Talking-Face_PC-AVS_00104",  # Robert Downey Jr, interview
     "extra-speakers/Talking-Face_PC-AVS_741400163",  # the same person, other footage
@@ -58,7 +58,7 @@ SPLITS = ("extra-train", "extra-val", "grid-val", "grid-train")  # small first: 
 class ClipData:
     name: str
     mel: np.ndarray  # (T * MELS_PER_FRAME, N_MELS) log-mel, raw level
-    phones: np.ndarray  # (T,) heard phone indices (models.features.heard_phones)
+    phones: np.ndarray  # (T,) heard phone indices (studio.networks.features.heard_phones)
     offsets: np.ndarray  # (T, len(MOUTH_POINTS), 2) mouth minus the clip's rest mouth; NaN: no face
     opening: np.ndarray  # (T,) real inner-lip gap over IOD (the evaluation's `open`); NaN: no face
     photo_rest: np.ndarray  # (K, 2) rest mouth of the first face frame: what the studio animates

@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from models.audio_encoder import AudioEncoder, AudioEncoderConfig
-from models.features import FeatureConfig
+from studio.networks.audio_encoder import AudioEncoder, AudioEncoderConfig
+from studio.networks.features import FeatureConfig
 
 
 @dataclass

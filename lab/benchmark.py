@@ -2,8 +2,8 @@
 script at two sizes, each also through the `static` driver on the same input in the same run, a
 10-minute recording to show memory stays flat, and the studio's cold start.
 
-    python -m studio.benchmark           # the matrix (about half an hour on 2 cores)
-    python -m studio.benchmark --quick   # 10 s of speech at 512 px, no long run, no cold start
+    python -m lab.benchmark           # the matrix (about half an hour on 2 cores)
+    python -m lab.benchmark --quick   # 10 s of speech at 512 px, no long run, no cold start
 
 Writes reports/benchmark.md. Each case runs in a fresh process, warmed up first (models loaded,
 a short render), so its peak memory is its own: ru_maxrss of the studio process, and apart from
@@ -29,8 +29,8 @@ from datetime import UTC, datetime
 import numpy as np
 import soundfile
 
+from lab.dataset import ROOT, clip_audio, split
 from studio.audio import FPS, SAMPLE_RATE
-from studio.dataset import ROOT, clip_audio, split
 from studio.drivers import DEFAULT_SPEECH_DRIVER, DEFAULT_TEXT_DRIVER
 from studio.pipeline import STAGES, Limits, RenderOptions, Studio, load_photo
 
@@ -263,7 +263,7 @@ def report(rows: list[tuple[Case, dict]], start: tuple[float, float] | None, com
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m studio.benchmark",
+    parser = argparse.ArgumentParser(prog="python -m lab.benchmark",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 s at 512 px only")
     parser.add_argument("--out", default=str(ROOT / "reports" / "benchmark.md"))
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"(RTF {row['total'] / row['duration']:.2f}), peak {row['peak_mb']:.0f} MB",
                   flush=True)
     start = None if args.quick else cold_start()
-    command = "python -m studio.benchmark" + (" --quick" if args.quick else "")
+    command = "python -m lab.benchmark" + (" --quick" if args.quick else "")
     text = report(rows, start, command)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as handle:

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from models.audio_encoder import AudioEncoder, AudioEncoderConfig
-from models.audio_lip_memory import AudioLipMemory, AudioLipMemoryConfig
-from models.features import FeatureConfig
-from models.lip_decoder import LipDecoder, LipDecoderConfig
-from models.lip_motion_encoder import LipMotionEncoder, LipMotionEncoderConfig
+from studio.networks.audio_encoder import AudioEncoder, AudioEncoderConfig
+from studio.networks.audio_lip_memory import AudioLipMemory, AudioLipMemoryConfig
+from studio.networks.features import FeatureConfig
+from studio.networks.lip_decoder import LipDecoder, LipDecoderConfig
+from studio.networks.lip_motion_encoder import LipMotionEncoder, LipMotionEncoderConfig
 
 
 @dataclass

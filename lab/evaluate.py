@@ -1,8 +1,8 @@
 """Evaluation per ../shared/docs/evaluation.md: a real clip's frame 0 is the photo, the clip's own
 audio drives it, and the rendered frames are compared with the real ones.
 
-    python -m studio.evaluate                      # all drivers, grid-test and dev-clips
-    python -m studio.evaluate --splits dev-clips --drivers viseme,energy --limit 2
+    python -m lab.evaluate                      # all drivers, grid-test and dev-clips
+    python -m lab.evaluate --splits dev-clips --drivers viseme,energy --limit 2
 
 Writes reports/evaluation.md and reports/evaluation.json. The head is kept still and blinks off
 so runs are comparable; frames are measured as rendered, before video encoding.
@@ -18,14 +18,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from lab.dataset import ROOT, Clip, clip_audio, clip_landmarks, split
+from lab.measures import mouth_box, paired_difference, psnr, ssim, sync_measures
 from studio.audio import SAMPLE_RATE, frame_count, frame_loudness_db
-from studio.dataset import ROOT, Clip, clip_audio, clip_landmarks, split
 from studio.drivers import ABLATION_DRIVERS, DEFAULT_SPEECH_DRIVER, DRIVERS, make_driver
 from studio.errors import StudioError
 from studio.face import FaceMesh, FaceTracker
 from studio.geometry import mouths_in_face_frames
 from studio.hub import MODELS
-from studio.measures import mouth_box, paired_difference, psnr, ssim, sync_measures
 from studio.render import FACE_OVAL, INTERIORS, FramePose, PhotoRenderer
 from studio.speech import Speech, time_phones
 from studio.video import read_frames
@@ -34,7 +34,7 @@ REPORTS = ROOT / "reports"
 COLUMNS = ("open_corr", "best_lag", "lmd", "amplitude", "detect", "mouth_psnr", "mouth_ssim",
            "outside_psnr", "outside_diff", "silence_flicker", "sync_offset", "sync_distance",
            "sync_confidence")
-SYNCNET = "syncnet.pt"  # the studio's SyncNet (models/syncnet.py), the LSE-style sync evaluator
+SYNCNET = "syncnet.pt"  # the studio's SyncNet (studio/networks/syncnet.py), the LSE-style sync evaluator
 PAIRED = ("open_corr", "lmd")  # the default driver against each other one, clip by clip
 PER_CLIP_UP_TO = 10  # splits this small also get a per-clip table: one clip can move their mean
 REAL = "real"  # the recording itself
@@ -138,8 +138,8 @@ def measure(frames, truth: ClipTruth, syncnet, is_real: bool = False) -> dict[st
                outside_psnr=_mean(outside_psnr), outside_diff=_mean(outside_diff),
                silence_flicker=_mean(flicker))
     if syncnet is not None:
-        from models.checkpoint import sync_score
-        from models.prepare import landmark_offsets
+        from lab.prepare import landmark_offsets
+        from studio.networks.checkpoint import sync_score
 
         sync = sync_score(syncnet, truth.samples, np.nan_to_num(landmark_offsets(tracked)))
         row.update(sync_offset=float(sync.offset), sync_distance=sync.distance,
@@ -253,7 +253,7 @@ def per_clip_table(per_clip: dict[str, dict[str, dict[str, float]]]) -> list[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    args_parser = argparse.ArgumentParser(prog="python -m studio.evaluate",
+    args_parser = argparse.ArgumentParser(prog="python -m lab.evaluate",
                                           description=__doc__.splitlines()[0])
     args_parser.add_argument("--splits", default="grid-test,dev-clips")
     args_parser.add_argument("--drivers", default=",".join(DRIVERS),
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
-        command = "python -m studio.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
+        command = "python -m lab.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
         report = evaluate(splits, {name: make_driver(name, include_ablations=True) for name in names},
                           renderers, command)
     except StudioError as error:  # e.g. a model that must be retrained first: nothing is written
@@ -297,7 +297,7 @@ def evaluate(splits: dict[str, list[Clip]], drivers: dict, renderers: list[str],
     face_mesh = FaceMesh()
     syncnet = None
     if (MODELS / SYNCNET).is_file():
-        from models.checkpoint import load_model
+        from studio.networks.checkpoint import load_model
 
         syncnet = load_model(MODELS / SYNCNET)
     started = time.time()

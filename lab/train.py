@@ -1,4 +1,4 @@
-"""Train the studio's learned lip drivers on CPU: `python -m models.train [run ...]`.
+"""Train the studio's learned lip drivers on CPU: `python -m lab.train [run ...]`.
 
 Runs (all by default; each is reproducible from its fixed seed and step count):
   syncnet         SyncNet on real audio/lip pairs (the sync loss and the sync evaluator)
@@ -8,8 +8,8 @@ Runs (all by default; each is reproducible from its fixed seed and step count):
   memory-off-2    ... from another seed, averaged with it as `memory` is
   conv-reference  the plain 0.3M 1D-conv reference of issue 3 (grid-s1 only)
 
-Data comes from `python -m models.prepare` (cached). Curves go to reports/training/<run>.csv and
-.png, checkpoints to assets/models/. SyncNet first, then two trainings at a time, one thread each
+Data comes from `python -m lab.prepare` (cached). Curves go to reports/training/<run>.csv and
+.png, checkpoints to models/. SyncNet first, then two trainings at a time, one thread each
 (each is the same whether it runs alone or beside another).
 """
 import argparse
@@ -24,20 +24,20 @@ import numpy as np
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from models import prepare
-from models.augment import AugmentConfig, augment, change_tempo
-from models.checkpoint import load_model, predict_offsets, save_model, sync_score
-from models.conv_reference import ConvReference, ConvReferenceConfig
-from models.features import NO_PHONE, mel_power, model_input
-from models.prepare import ClipData, gap_of
-from models.speech_to_lips import SpeechToLips, SpeechToLipsConfig
-from models.syncnet import SyncNet, SyncNetConfig
+from lab import prepare
+from lab.augment import AugmentConfig, augment, change_tempo
+from lab.dataset import ROOT
+from lab.measures import opening_measures
+from lab.prepare import ClipData, gap_of
 from studio.audio import MELS_PER_FRAME
-from studio.dataset import ROOT
 from studio.drivers.memory import NETWORK_FILES, ConvReferenceDriver, MemoryDriver, MemoryOffDriver
 from studio.geometry import LIP_LOWER_INNER_MID, LIP_UPPER_INNER_MID, MOUTH_INDEX, MOUTH_POINTS
 from studio.hub import MODELS
-from studio.measures import opening_measures
+from studio.networks.checkpoint import load_model, predict_offsets, save_model, sync_score
+from studio.networks.conv_reference import ConvReference, ConvReferenceConfig
+from studio.networks.features import NO_PHONE, mel_power, model_input
+from studio.networks.speech_to_lips import SpeechToLips, SpeechToLipsConfig
+from studio.networks.syncnet import SyncNet, SyncNetConfig
 
 ASSETS = MODELS  # checkpoints are written where the studio reads shipped models
 CHECKPOINTS = {"syncnet": ASSETS / "syncnet.pt"} | {run: ASSETS / name for run, name in NETWORK_FILES.items()}
@@ -67,7 +67,7 @@ class TrainConfig:
 RUN_TRAINING = {
     "syncnet": TrainConfig(steps=1000, learning_rate=1e-3, phone_dropout=0.0),
     # A moving average of the weights over about the last 500 steps. Cross-validated on the other
-    # people (models.crossval), it gained open_corr +0.012 [+0.005, +0.019] and LMD -0.31 over the
+    # people (lab.crossval), it gained open_corr +0.012 [+0.005, +0.019] and LMD -0.31 over the
     # last step's weights, for -0.001 on grid-val.
     # 1500 steps, not 3000: past about step 1400 the networks fit GRID's one speaker (grid-val rose
     # 0.88 -> 0.91) while held-out people's open_corr fell (0.31 -> 0.15 in one fold). Cross-
@@ -83,7 +83,7 @@ RUN_TRAINING = {
 }
 # Further members of a learned driver's ensemble: its first run's recipe, each from the next seed.
 # Networks trained alike still err differently on a voice they never heard, and their mean errs
-# less (models.crossval).
+# less (lab.crossval).
 LEARNED_DRIVERS = (MemoryDriver, MemoryOffDriver, ConvReferenceDriver)
 ENSEMBLE_MEMBERS = {member: driver.runs[0] for driver in LEARNED_DRIVERS for member in driver.runs[1:]}
 RUN_TRAINING.update({member: replace(RUN_TRAINING[driver.runs[0]], seed=RUN_TRAINING[driver.runs[0]].seed + k)
@@ -161,7 +161,7 @@ def spread(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 def lip_losses(predicted: torch.Tensor, real: torch.Tensor, mask: torch.Tensor,
                config) -> dict[str, torch.Tensor]:
-    """Shared by every lip training (models.train, models.train_taem); `config` gives the weights."""
+    """Shared by every lip training (lab.train, lab.train_taem); `config` gives the weights."""
     both = mask[:, 1:] * mask[:, :-1]
     predicted_gap, real_gap = inner_gap(predicted), inner_gap(real)
     return {
@@ -331,11 +331,11 @@ def target_scale(clips: list[ClipData]) -> float:
 
 
 def shipped_data() -> tuple[dict[str, list[ClipData]], float]:
-    """The shipped models' training data, and their output unit (models.prepare caches it)."""
+    """The shipped models' training data, and their output unit (lab.prepare caches it)."""
     data = {name: prepare.load(name) for name in ("grid-train", "grid-val")}
     # The shipped models learn from every clip of other people: with half of them, lips were
     # clearly further from the real ones (cross-validated LMD -0.92 [-1.49, -0.33] for all against
-    # half), and models.crossval measures the recipe on people it never saw.
+    # half), and lab.crossval measures the recipe on people it never saw.
     data["extra-train"] = prepare.load("extra-train") + prepare.load("extra-val")
     return data, round(target_scale(data["grid-train"]), 4)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.audio import SAMPLE_RATE, decode
+from studio.hub import file_digest
 from studio.phonemes import Segment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,12 +65,6 @@ def split(name: str) -> list[Clip]:
 
 def clip_audio(clip: Clip) -> np.ndarray:
     return decode(str(clip.audio), SAMPLE_RATE)
-
-
-def file_digest(path: Path) -> str:
-    """Short content hash. Cache keys use it rather than size and mtime, so a cache survives the
-    data being copied to another machine."""
-    return hashlib.sha1(path.read_bytes()).hexdigest()[:12]
 
 
 def cache_path(kind: str, clip: Clip, sources: tuple[Path, ...], version: str, suffix: str) -> Path:

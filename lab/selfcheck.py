@@ -1,12 +1,12 @@
 """Quick check of lip drivers on motion alone, before the full evaluation renders anything:
-`python -m models.selfcheck [--splits grid-val] [--drivers memory viseme ...]`.
+`python -m lab.selfcheck [--splits grid-val] [--drivers memory viseme ...]`.
 
 For each validation clip, the driver's offsets are applied to the rest mouth of the clip's first
 face (as the studio does with a photo) and the inner-lip gap is compared with the real one:
 open_corr at lag 0, the best lag within +-5 frames, amplitude (std ratio), and LMD on the lip
 points in the face frame (the evaluation's LMD before rendering). Validation splits
-only (models.prepare): never grid-test or dev-clips. Writes reports/training/selfcheck.md. The
-shipped models train on every clip of other people, extra-val included: models.crossval measures
+only (lab.prepare): never grid-test or dev-clips. Writes reports/training/selfcheck.md. The
+shipped models train on every clip of other people, extra-val included: lab.crossval measures
 them on people they did not see.
 `--quiet-stretches 20` repeats the check with every other 1.5 s of the audio 20 dB quieter: how a
 driver copes with speech whose level changes.
@@ -15,14 +15,14 @@ import argparse
 
 import numpy as np
 
-from models import prepare
-from models.prepare import ClipData, gap_of
+from lab import prepare
+from lab.dataset import ROOT, Clip
+from lab.evaluate import clip_speech
+from lab.measures import dynamic_distance, opening_measures
+from lab.prepare import ClipData, gap_of
 from studio.audio import SAMPLE_RATE, fit_to_frames
-from studio.dataset import ROOT, Clip
 from studio.drivers import make_driver
-from studio.evaluate import clip_speech
 from studio.geometry import LIP_POINTS
-from studio.measures import dynamic_distance, opening_measures
 
 DEFAULT_DRIVERS = ("memory", "memory-off", "conv-reference", "energy", "viseme")
 REPORT = ROOT / "reports" / "training" / "selfcheck.md"
@@ -80,7 +80,7 @@ def main() -> None:
             print(lines[-1], flush=True)
     if args.limit is None and not args.quiet_stretches:
         REPORT.parent.mkdir(parents=True, exist_ok=True)
-        REPORT.write_text("\n".join(lines) + "\n\nCommand: `python -m models.selfcheck`\n")
+        REPORT.write_text("\n".join(lines) + "\n\nCommand: `python -m lab.selfcheck`\n")
 
 
 if __name__ == "__main__":

@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.conv_reference import ConvReference, ConvReferenceConfig
-from models.features import speech_features
-from models.mouth_refiner import MouthRefiner, MouthRefinerConfig
-from models.speech_to_lips import SpeechToLips, SpeechToLipsConfig
-from models.syncnet import Sync, SyncNet, SyncNetConfig
 from studio.geometry import MOUTH_POINTS
+from studio.networks.conv_reference import ConvReference, ConvReferenceConfig
+from studio.networks.features import speech_features
+from studio.networks.mouth_refiner import MouthRefiner, MouthRefinerConfig
+from studio.networks.speech_to_lips import SpeechToLips, SpeechToLipsConfig
+from studio.networks.syncnet import Sync, SyncNet, SyncNetConfig
 
 NETWORKS = {"SpeechToLips": (SpeechToLips, SpeechToLipsConfig.from_dict),
             "ConvReference": (ConvReference, ConvReferenceConfig.from_dict),
@@ -42,7 +42,7 @@ def predict_offsets(model: torch.nn.Module, samples: np.ndarray, n_frames: int,
                     phones: torch.Tensor | None = None) -> np.ndarray:
     """16 kHz speech -> (n_frames, len(MOUTH_POINTS), 2) lip offsets in face-frame units. A model
     that reads phones takes them as (1, n_frames) indices of what was heard in `samples`
-    (models.features.phone_indices of studio.speech.recognised_phones)."""
+    (studio.networks.features.phone_indices of studio.speech.recognised_phones)."""
     mel = speech_features(samples, n_frames, model.config.features)
     scaled, _, _ = model(mel, phones)
     return face_offsets(model, scaled[0])

@@ -1,4 +1,4 @@
-"""What the Audio-Lip Memory learned, as SyncTalkFace analyses it: `python -m models.memory_analysis`.
+"""What the Audio-Lip Memory learned, as SyncTalkFace analyses it: `python -m lab.memory_analysis`.
 
 On grid-val (never the test split): the entropy of the audio addressing (low: each frame picks a
 few slots), that of the real lips' own addressing and how often audio picks the same top slot,
@@ -12,15 +12,15 @@ from collections import Counter
 import numpy as np
 import torch
 
-from models import prepare
-from models.checkpoint import face_offsets, load_model
-from models.features import speech_features
-from models.prepare import gap_of
+from lab import prepare
+from lab.dataset import ROOT
+from lab.measures import opening_measures
+from lab.prepare import gap_of
 from studio.alignment import force_align
-from studio.dataset import ROOT
 from studio.drivers.memory import NETWORK_FILES
 from studio.hub import model_file
-from studio.measures import opening_measures
+from studio.networks.checkpoint import face_offsets, load_model
+from studio.networks.features import speech_features
 from studio.phonemes import frame_phones
 
 REPORT = ROOT / "reports" / "training" / "memory_analysis.md"
@@ -87,7 +87,7 @@ def main() -> None:
         top = ", ".join(f"{p} {n / total:.0%}" for p, n in counts.most_common(TOP_PHONES))
         lines.append(f"| {slot} | {usage[slot]} | {top} |")
     REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text("\n".join(lines) + "\n\nCommand: `python -m models.memory_analysis`\n")
+    REPORT.write_text("\n".join(lines) + "\n\nCommand: `python -m lab.memory_analysis`\n")
     print("\n".join(lines))
 
 

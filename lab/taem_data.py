@@ -1,4 +1,4 @@
-"""TAEM's text-side data for grid-s1: `python -m models.taem_data`.
+"""TAEM's text-side data for grid-s1: `python -m lab.taem_data`.
 
 Per clip: the phones of its transcript (the .align words) timed by pocketsphinx forced alignment of
 the real audio, and the speaker embedding of its first frame with a face. Cached in .cache/taem/,
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.speaker import SpeakerEncoder
-from studio.dataset import Clip, cache_path, clip_audio, clip_landmarks, split
+from lab.dataset import Clip, cache_path, clip_audio, clip_landmarks, split
+from studio.networks.speaker import SpeakerEncoder
 from studio.phonemes import Segment
 
 # Bump a kind's version when the way it is computed changes (phones 2: every decode starts afresh).

@@ -1,12 +1,12 @@
-"""Train TAEM against the frozen audio model: `python -m models.train_taem [run ...]`.
+"""Train TAEM against the frozen audio model: `python -m lab.train_taem [run ...]`.
 
 Runs (each reproducible from its fixed seed and step count):
   taem             phonemes + the photo's speaker embedding: the shipped `taem` driver
   taem-no-speaker  the same without the speaker embedding (ablation)
 
-Data: grid-s1 train (validation: grid-val) from `python -m models.prepare` (real lips, mel) and
-`python -m models.taem_data` (phones timed by forced alignment, speaker embeddings). The audio model
-assets/models/audio_lip_memory.pt is loaded frozen; TAEM must be retrained whenever it changes (the
+Data: grid-s1 train (validation: grid-val) from `python -m lab.prepare` (real lips, mel) and
+`python -m lab.taem_data` (phones timed by forced alignment, speaker embeddings). The audio model
+models/audio_lip_memory.pt is loaded frozen; TAEM must be retrained whenever it changes (the
 checkpoint records its digest and the driver refuses a mismatch). One thread, CPU.
 """
 import argparse
@@ -16,14 +16,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from models import prepare, taem_data
-from models.checkpoint import face_offsets, load_model
-from models.features import mel_power, model_input
-from models.prepare import gap_of
-from models.taem import TAEM, PhoneBatch, TAEMConfig, audio_latents, lips_from_latents, save_taem
-from models.train import ASSETS, CURVES, lip_losses, masked_mean, optimise, write_curves
+from lab import prepare, taem_data
+from lab.measures import lagged_correlation
+from lab.prepare import gap_of
+from lab.train import ASSETS, CURVES, lip_losses, masked_mean, optimise, write_curves
 from studio.drivers import taem as taem_driver
-from studio.measures import lagged_correlation
+from studio.networks.checkpoint import face_offsets, load_model
+from studio.networks.features import mel_power, model_input
+from studio.networks.taem import TAEM, PhoneBatch, TAEMConfig, audio_latents, lips_from_latents, save_taem
 from studio.phonemes import Segment
 
 AUDIO_MODEL = ASSETS / taem_driver.AUDIO_MODEL
@@ -38,7 +38,7 @@ class TAEMTrainConfig:
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
     latent_weight: float = 1.0  # MSE of latents in units of their per-dimension std
-    gap_weight: float = 1.0  # lip losses through the frozen memory and decoder (models.train)
+    gap_weight: float = 1.0  # lip losses through the frozen memory and decoder (lab.train)
     velocity_weight: float = 1.0
     spread_weight: float = 1.0
     duration_weight: float = 0.1  # MSE of log seconds

@@ -1,9 +1,9 @@
-"""Cross-validation over the other people: `python -m models.crossval [--drivers memory+memory-2 ...]`.
+"""Cross-validation over the other people: `python -m lab.crossval [--drivers memory+memory-2 ...]`.
 
 Six validation clips of other people cannot tell two designs apart: seed-to-seed spread is as large
 as the effects. Here the 22 extra-speaker clips are split by person into FOLDS folds of similar
-length; each run is trained once per fold, with its own recipe (models.train), on grid-train and the
-other folds' people, then measured on the held-out fold's clips at motion level, as models.selfcheck
+length; each run is trained once per fold, with its own recipe (lab.train), on grid-train and the
+other folds' people, then measured on the held-out fold's clips at motion level, as lab.selfcheck
 does. Every clip of another person is validation exactly once. Rule-based drivers are measured on the
 same clips. Never touches grid-test or dev-clips. A driver is a run, or runs joined by '+' whose
 networks it averages, as the studio's learned drivers do.
@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models import prepare, train
-from models.checkpoint import load_model
-from models.prepare import ClipData
-from models.selfcheck import clip_measures
-from studio.dataset import CACHE, ROOT, Clip
+from lab import prepare, train
+from lab.dataset import CACHE, ROOT, Clip
+from lab.evaluate import paired_table
+from lab.prepare import ClipData
+from lab.selfcheck import clip_measures
 from studio.drivers import make_driver
 from studio.drivers.memory import LearnedDriver, MemoryDriver
-from studio.evaluate import paired_table
+from studio.networks.checkpoint import load_model
 
 FOLDS = 3
 OUT = CACHE / "crossval"
@@ -104,7 +104,7 @@ def report(learned: list[str], rows: list[dict], fold_of: dict[str, int], baseli
               "once per fold with the fold's people held out (grid-train and the other folds' people), "
               "with its shipped recipe; a driver named a+b averages the networks of runs a and b. "
               "The baselines are measured on the same clips."), "",
-             "Command: `python -m models.crossval --drivers " + " ".join(learned) + "`", "",
+             "Command: `python -m lab.crossval --drivers " + " ".join(learned) + "`", "",
              "| fold | people |", "|---|---|"]
     clips_of = {person: sum(prepare.person(r["clip"]) == person for r in rows) for person in fold_of}
     for fold in range(FOLDS):

@@ -1,1 +1,0 @@
-"""Learned audio-to-lips models: data preparation, networks, training."""
