@@ -190,7 +190,8 @@ def validate(model, clips: list[ClipData]) -> tuple[float, float, float]:
     model.eval()
     measures, errors = [], []
     for clip in clips:
-        offsets = predict_offsets(model, clip.samples, len(clip.offsets), torch.from_numpy(clip.phones)[None])
+        phones = torch.from_numpy(clip.phones)[None]
+        offsets = predict_offsets([model], clip.samples, len(clip.offsets), phones)
         measures.append(opening_measures(clip.opening, gap_of(clip.photo_rest + offsets)))
         errors.append(np.nanmean(np.abs(offsets - clip.offsets)) * 1000)
     model.train()

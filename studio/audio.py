@@ -6,6 +6,7 @@ samples [640k, 640(k+1)) and mel frames [4k, 4(k+1)). Everything else derives fr
 import os
 import re
 import subprocess
+import tempfile
 from functools import lru_cache
 
 import numpy as np
@@ -43,16 +44,19 @@ def decode(path: str, sample_rate: int = SAMPLE_RATE, max_seconds: float | None 
         raise StudioError("The audio file is empty.")
     limit = ["-t", f"{max_seconds + 1:.3f}"] if max_seconds is not None else []
     # "file:" keeps a name like "concat:..." or "-x.wav" from being read as a protocol or option.
-    command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-i", f"file:{os.path.abspath(path)}",
-               *limit, "-vn", "-map", "0:a:0", "-ac", "1", "-ar", str(sample_rate),
-               "-f", "s16le", "-"]
-    result = subprocess.run(command, capture_output=True)
-    if result.returncode != 0:
-        if b"matches no streams" in result.stderr:
-            raise StudioError("The file has no sound track.")
-        raise StudioError("Could not read the audio: the file is damaged or not a sound file "
-                          "(WAV, MP3, M4A, OGG, WebM, FLAC, ...).")
-    samples = np.frombuffer(result.stdout, np.int16).astype(np.float32) / 32768.0
+    # The samples go through a file, not a pipe: a pipe's chunks and their join would hold a long
+    # recording two more times over.
+    with tempfile.NamedTemporaryFile(suffix=".f32") as raw:
+        command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-y", "-i", f"file:{os.path.abspath(path)}",
+                   *limit, "-vn", "-map", "0:a:0", "-ac", "1", "-ar", str(sample_rate),
+                   "-f", "f32le", raw.name]
+        result = subprocess.run(command, capture_output=True)
+        if result.returncode != 0:
+            if b"matches no streams" in result.stderr:
+                raise StudioError("The file has no sound track.")
+            raise StudioError("Could not read the audio: the file is damaged or not a sound file "
+                              "(WAV, MP3, M4A, OGG, WebM, FLAC, ...).")
+        samples = np.fromfile(raw.name, np.float32)
     if max_seconds is not None and len(samples) > max_seconds * sample_rate:
         stated = re.search(rb"Duration: (\d+):(\d\d):(\d\d)", result.stderr)
         length = (f" lasts {int(stated[1]) * 60 + int(stated[2])} min {int(stated[3])} s;"
@@ -80,9 +84,14 @@ def frame_count(n_samples: int, sample_rate: int = SAMPLE_RATE) -> int:
     return int(np.ceil(n_samples * FPS / sample_rate))
 
 
+def frame_samples(n_frames: int, sample_rate: int) -> int:
+    """Samples that last exactly n_frames video frames."""
+    return int(round(n_frames * sample_rate / FPS))
+
+
 def fit_to_frames(samples: np.ndarray, n_frames: int, sample_rate: int) -> np.ndarray:
     """Pad with silence or trim so the audio lasts exactly n_frames video frames."""
-    n = int(round(n_frames * sample_rate / FPS))
+    n = frame_samples(n_frames, sample_rate)
     if len(samples) >= n:
         return samples[:n]
     return np.pad(samples, (0, n - len(samples)))
@@ -91,8 +100,11 @@ def fit_to_frames(samples: np.ndarray, n_frames: int, sample_rate: int) -> np.nd
 def frame_loudness_db(samples: np.ndarray, n_frames: int) -> np.ndarray:
     """RMS level in dBFS of each video frame's 16 kHz samples."""
     padded = fit_to_frames(samples, n_frames, SAMPLE_RATE).reshape(n_frames, SAMPLES_PER_FRAME)
-    rms = np.sqrt(np.mean(padded.astype(np.float64) ** 2, axis=1) + 1e-12)
-    return (20 * np.log10(rms)).astype(np.float32)
+    power = np.empty(n_frames, np.float64)
+    block = MEL_BLOCK // MELS_PER_FRAME  # frames at a time: memory stays flat in the length
+    for first in range(0, n_frames, block):
+        power[first:first + block] = np.mean(padded[first:first + block].astype(np.float64) ** 2, axis=1)
+    return (20 * np.log10(np.sqrt(power + 1e-12))).astype(np.float32)
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
 """What drives a face: speech on the studio's timeline, with the timed phones when they are known."""
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,7 +27,9 @@ _PAUSE_WINDOW = SAMPLE_RATE // 5  # a pause is the quietest 200 ms in the last t
 @dataclass
 class Speech:
     samples: np.ndarray  # 16 kHz mono float32, for analysis
-    playback: np.ndarray  # what the viewer hears, at playback_rate
+    # What the viewer hears: samples at playback_rate, or the recording's own file, which the
+    # encoder decodes itself, so a long recording costs no memory for it.
+    playback: np.ndarray | str
     playback_rate: int
     phones: list[Segment] | None = None  # ARPAbet phones with times, when known
     words: list[Segment] = field(default_factory=list)
@@ -51,7 +54,7 @@ def speech_from_audio(path: str, max_seconds: float) -> Speech:
     """A recording as the user gave it: decoded, mono, checked; phones are found later if needed."""
     samples = decode(path, SAMPLE_RATE, max_seconds)
     check_speech(samples, max_seconds)
-    return Speech(samples, decode(path, PLAYBACK_RATE, max_seconds), PLAYBACK_RATE)
+    return Speech(samples, os.path.abspath(path), PLAYBACK_RATE)
 
 
 def speech_from_tracks(tracks: Sequence, pause: float) -> Speech:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from studio.audio import FPS, ffmpeg_exe, fit_to_frames
+from studio.audio import FPS, ffmpeg_exe, frame_samples
 from studio.errors import StudioError
 
 CRF = 18  # visually lossless for the face; keeps the unchanged background near the photo
@@ -22,8 +22,10 @@ class VideoWriter:
     appears at `path` only when `close()` succeeds; on any failure nothing is left behind.
     """
 
-    def __init__(self, path: str, width: int, height: int, audio: np.ndarray, sample_rate: int,
+    def __init__(self, path: str, width: int, height: int, audio: np.ndarray | str, sample_rate: int,
                  n_frames: int):
+        """`audio`: mono samples at `sample_rate`, or a sound file that ffmpeg decodes itself (mono,
+        at `sample_rate`); either way it is cut or padded with silence to the frames' duration."""
         if width % 2 or height % 2:
             raise ValueError("yuv420p needs even frame sizes")
         self.path = Path(path)
@@ -32,15 +34,22 @@ class VideoWriter:
         self.written = 0
         fd, self._partial = tempfile.mkstemp(suffix=".mp4", dir=self.path.parent)
         os.close(fd)
-        fd, self._wav = tempfile.mkstemp(suffix=".wav")
-        os.close(fd)
-        soundfile.write(self._wav, fit_to_frames(audio, n_frames, sample_rate), sample_rate,
-                        subtype="PCM_16")
+        self._wav = None
+        if isinstance(audio, str):
+            sound = f"file:{audio}"
+        else:
+            fd, self._wav = tempfile.mkstemp(suffix=".wav")
+            os.close(fd)
+            soundfile.write(self._wav, audio, sample_rate, subtype="PCM_16")
+            sound = self._wav
+        samples = frame_samples(n_frames, sample_rate)
         command = [
             ffmpeg_exe(), "-nostdin", "-y", "-v", "error",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(FPS),
-            "-i", "-", "-i", self._wav,
+            "-i", "-", "-i", sound,
             "-map", "0:v:0", "-map", "1:a:0",
+            "-af", f"aresample={sample_rate},aformat=channel_layouts=mono,"
+                   f"atrim=end_sample={samples},apad=whole_len={samples}",
             "-c:v", "libx264", "-preset", "veryfast", "-crf", str(CRF), "-pix_fmt", "yuv420p",
             "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart",
             "-f", "mp4", self._partial,
@@ -61,7 +70,7 @@ class VideoWriter:
         self._process.stdin.close()
         error = self._process.stderr.read().decode(errors="replace").strip()
         code = self._process.wait()
-        os.unlink(self._wav)
+        self._remove(self._wav)
         if code != 0 or self.written != self.n_frames:
             self._remove(self._partial)
             raise StudioError(f"Video encoding failed: {error.splitlines()[-1] if error else code}")
@@ -76,8 +85,8 @@ class VideoWriter:
             self._remove(path)
 
     @staticmethod
-    def _remove(path: str) -> None:
-        if os.path.exists(path):
+    def _remove(path: str | None) -> None:
+        if path and os.path.exists(path):
             os.unlink(path)
 
     def __enter__(self) -> "VideoWriter":

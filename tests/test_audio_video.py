@@ -1,6 +1,7 @@
 """Decoding and encoding with the real bundled ffmpeg."""
 import numpy as np
 import pytest
+import soundfile
 
 from studio.audio import FPS, MELS_PER_FRAME, N_MELS, SAMPLE_RATE, check_speech, decode, log_mel
 from studio.errors import StudioError
@@ -32,11 +33,17 @@ def test_unreadable_audio_is_a_clear_error(tmp_path):
         decode(str(bad))
 
 
-def test_writer_makes_a_browser_video_of_exact_length(tmp_path):
+@pytest.mark.parametrize("seconds", [0.83, 1.13])  # shorter and longer than the 30 frames
+@pytest.mark.parametrize("as_file", [False, True])  # a voice's samples, or a recording's stereo file
+def test_writer_makes_a_browser_video_of_exact_length(tmp_path, seconds, as_file):
     out = tmp_path / "clip.mp4"
     n_frames, rate = 30, 44100
-    tone = (0.2 * np.sin(2 * np.pi * 220 * np.arange(int(rate * 1.13)) / rate)).astype(np.float32)
-    with VideoWriter(str(out), 64, 48, tone, rate, n_frames) as writer:
+    tone = (0.2 * np.sin(2 * np.pi * 220 * np.arange(int(rate * seconds)) / rate)).astype(np.float32)
+    audio = tone
+    if as_file:  # the encoder decodes it itself: resampled, mixed down to mono
+        audio = str(tmp_path / "recording.wav")
+        soundfile.write(audio, np.stack([tone, tone], axis=1)[::2], rate // 2)
+    with VideoWriter(str(out), 64, 48, audio, rate, n_frames) as writer:
         for k in range(n_frames):
             writer.write(np.full((48, 64, 3), k * 8, np.uint8))
         writer.close()
@@ -45,6 +52,7 @@ def test_writer_makes_a_browser_video_of_exact_length(tmp_path):
     assert info["audio"]["codec"] == "aac"
     assert durations["frames"] == n_frames
     assert abs(durations["audio"] - durations["video"]) <= 1 / FPS
+    assert " mono" in info["audio"]["line"] and "44100 Hz" in info["audio"]["line"]
     assert out.read_bytes()[4:8] == b"ftyp" and b"moov" in out.read_bytes()[:4096]  # faststart
 
 

@@ -22,7 +22,7 @@ def test_a_long_script_is_spoken_in_pieces_without_a_seam(studio):
     seen = []
     speech = studio.speak(script, 1.0, seen.append)
     assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == 1.0
-    duration = len(speech.playback) / speech.playback_rate
+    duration = len(speech.playback) / speech.playback_rate  # a voice's samples, not a file
     assert_contiguous(speech.phones, duration)
     assert_contiguous(speech.sentences, duration)
     assert " ".join(s.label for s in speech.sentences) == script

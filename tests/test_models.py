@@ -11,7 +11,7 @@ from studio.audio import MELS_PER_FRAME, N_MELS, SAMPLE_RATE, decode
 from studio.geometry import MOUTH_POINTS
 from studio.networks.audio_encoder import AudioEncoderConfig
 from studio.networks.audio_lip_memory import AudioLipMemoryConfig
-from studio.networks.checkpoint import load_model, predict_offsets, save_model, sync_score
+from studio.networks.checkpoint import face_offsets, load_model, predict_offsets, save_model, sync_score
 from studio.networks.features import NO_PHONE, FeatureConfig, heard_phones, phone_indices, speech_features
 from studio.networks.lip_decoder import LipDecoderConfig
 from studio.networks.lip_motion_encoder import LipMotionEncoderConfig
@@ -223,8 +223,30 @@ def test_smoothing_does_not_lag():
 
 def test_predict_offsets_units():
     model = tiny_model()
-    offsets = predict_offsets(model, np.zeros(8 * 640, np.float32), 8, torch.full((1, 8), NO_PHONE))
+    offsets = predict_offsets([model], np.zeros(8 * 640, np.float32), 8, torch.full((1, 8), NO_PHONE))
     assert offsets.shape == (8, len(MOUTH_POINTS), 2) and offsets.dtype == np.float32
+
+
+def test_long_speech_is_read_a_window_at_a_time_as_if_whole(grid_clip):
+    """Windowed inference (memory flat in the length) gives the frames of one whole pass, for the
+    shipped pair of networks, over more than two windows of real speech."""
+    from studio.drivers.memory import MOTION_BLOCK, NETWORK_FILES, face_motion, smooth
+    from studio.geometry import symmetric_motion
+    from studio.hub import model_file
+    from studio.networks.features import WINDOW_FRAMES
+
+    clip = decode(str(grid_clip.with_suffix(".flac")))
+    repeats = 2 * WINDOW_FRAMES * 640 // len(clip) + 2
+    samples = np.concatenate([clip * (0.5 + 0.1 * k) for k in range(repeats)])  # levels differ
+    n_frames = len(samples) // 640
+    models = [load_model(model_file(NETWORK_FILES[run])) for run in ("memory", "memory-2")]
+    phones = torch.randint(NO_PHONE + 1, (1, n_frames))
+    with torch.no_grad():
+        whole = np.mean([face_offsets(model, model(speech_features(samples, n_frames, model.config.features),
+                                                   phones)[0][0]) for model in models], axis=0)
+    windowed = predict_offsets(models, samples, n_frames, phones)
+    assert n_frames > 2 * WINDOW_FRAMES and np.allclose(windowed, whole, atol=1e-6)
+    assert n_frames > MOTION_BLOCK and np.array_equal(face_motion(whole), smooth(symmetric_motion(whole)))
 
 
 def test_quiet_stretches_lower_every_other_stretch_by_the_depth():

@@ -12,6 +12,7 @@ from studio.speech import Speech, recognised_phones
 SMOOTHING_SIGMA = 1.0  # frames; a symmetric kernel, so the lips do not lag the audio
 SPEECH_RANGE_DB = 35.0  # frames this far below the loud speech are silence
 SILENCE_FLOOR_DB = SILENCE_DB - 30  # ... and so is anything this quiet, whatever the recording
+MOTION_BLOCK = 1000  # frames made symmetric and smoothed at a time
 ONSET_FRAMES = 2  # lips part before the sound starts and close after it ends
 # The shipped networks by the training run that makes each (lab/train.py): the studio loads
 # them from here and the training writes them here.
@@ -38,8 +39,15 @@ def smooth(series: np.ndarray, sigma: float = SMOOTHING_SIGMA) -> np.ndarray:
 
 
 def face_motion(offsets: np.ndarray) -> np.ndarray:
-    """A network's (T, K, 2) lip offsets as they go on a face: symmetric, then smoothed."""
-    return smooth(symmetric_motion(offsets))
+    """A network's (T, K, 2) lip offsets as they go on a face: symmetric, then smoothed; a block of
+    frames at a time (each with the smoothing's reach beyond it), so long speech needs no copies."""
+    motion = np.empty_like(offsets)
+    reach = int(np.ceil(3 * SMOOTHING_SIGMA))
+    for start in range(0, len(offsets), MOTION_BLOCK):
+        first, last = max(0, start - reach), min(len(offsets), start + MOTION_BLOCK + reach)
+        block = smooth(symmetric_motion(offsets[first:last]))
+        motion[start:start + MOTION_BLOCK] = block[start - first:start - first + MOTION_BLOCK]
+    return motion
 
 
 def speech_gate(level: np.ndarray) -> np.ndarray:
@@ -72,9 +80,9 @@ class LearnedDriver:
         networks, phones = self.networks(), None
         if any(network.config.audio.phones for network in networks):  # heard once, shared with other drivers
             phones = phone_indices(recognised_phones(speech), speech.n_frames)
-        offsets = np.mean([predict_offsets(network, speech.samples, speech.n_frames, phones)
-                           for network in networks], axis=0)
-        return face_motion(offsets) * speech_gate(speech.loudness_db)[:, None, None]
+        motion = face_motion(predict_offsets(networks, speech.samples, speech.n_frames, phones))
+        motion *= speech_gate(speech.loudness_db)[:, None, None]
+        return motion
 
 
 class MemoryDriver(LearnedDriver):

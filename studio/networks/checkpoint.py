@@ -8,7 +8,7 @@ import torch
 
 from studio.geometry import MOUTH_POINTS
 from studio.networks.conv_reference import ConvReference, ConvReferenceConfig
-from studio.networks.features import speech_features
+from studio.networks.features import model_input, speech_features, speech_windows, windowed_level
 from studio.networks.mouth_refiner import MouthRefiner, MouthRefinerConfig
 from studio.networks.speech_to_lips import SpeechToLips, SpeechToLipsConfig
 from studio.networks.syncnet import Sync, SyncNet, SyncNetConfig
@@ -38,14 +38,22 @@ def load_model(path: Path) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def predict_offsets(model: torch.nn.Module, samples: np.ndarray, n_frames: int,
+def predict_offsets(models: list[torch.nn.Module], samples: np.ndarray, n_frames: int,
                     phones: torch.Tensor | None = None) -> np.ndarray:
-    """16 kHz speech -> (n_frames, len(MOUTH_POINTS), 2) lip offsets in face-frame units. A model
-    that reads phones takes them as (1, n_frames) indices of what was heard in `samples`
-    (studio.networks.features.phone_indices of studio.speech.recognised_phones)."""
-    mel = speech_features(samples, n_frames, model.config.features)
-    scaled, _, _ = model(mel, phones)
-    return face_offsets(model, scaled[0])
+    """16 kHz speech -> (n_frames, len(MOUTH_POINTS), 2) lip offsets in face-frame units, the mean
+    of `models`' (one window of the speech at a time, into one array, so memory stays flat in its
+    length). A model that reads phones takes them as (1, n_frames) indices of what was heard in
+    `samples` (studio.networks.features.phone_indices of studio.speech.recognised_phones)."""
+    level = windowed_level(samples, n_frames)
+    offsets = np.zeros((n_frames, len(MOUTH_POINTS), 2), np.float32)
+    for frames, kept, power in speech_windows(samples, n_frames):
+        window = offsets[frames.start + kept.start:frames.start + kept.stop]
+        for model in models:
+            scaled, _, _ = model(model_input(power, model.config.features, level),
+                                 None if phones is None else phones[:, frames])
+            window += face_offsets(model, scaled[0, kept])
+    offsets /= len(models)
+    return offsets
 
 
 def face_offsets(model: torch.nn.Module, scaled: torch.Tensor) -> np.ndarray:
