@@ -25,6 +25,7 @@ from lab import prepare, train
 from lab.dataset import CACHE, ROOT, Clip
 from lab.evaluate import paired_table
 from lab.prepare import ClipData
+from lab.reports import write_report
 from lab.selfcheck import clip_measures
 from studio.drivers import make_driver
 from studio.drivers.memory import LearnedDriver, MemoryDriver
@@ -32,7 +33,7 @@ from studio.networks.checkpoint import load_model
 
 FOLDS = 3
 OUT = CACHE / "crossval"
-REPORT = ROOT / "reports" / "crossval.md"
+REPORT = ROOT / "reports" / "crossval"
 
 
 def other_people() -> list[tuple[Clip, ClipData]]:
@@ -97,8 +98,9 @@ def runs_of(driver: str) -> list[str]:
     return driver.split("+")
 
 
-def report(learned: list[str], rows: list[dict], fold_of: dict[str, int], baselines: list[str]) -> str:
-    drivers = learned + baselines
+def markdown(report: dict) -> str:
+    learned, rows, fold_of = report["learned"], report["rows"], report["fold_of"]
+    drivers = learned + report["baselines"]
     lines = ["# Cross-validation over the other people (motion level, before rendering)", "",
              (f"The {len(rows)} extra-speaker clips, split by person into {FOLDS} folds; each run trained "
               "once per fold with the fold's people held out (grid-train and the other folds' people), "
@@ -152,7 +154,8 @@ def main() -> None:
         rows.append({"clip": clip.name, "fold": fold, **clip_measures(drivers, clip, data)})
         print(clip.name, " ".join(f"{d}={m['open_corr']:.2f}/{m['lmd']:.1f}" for d, m in rows[-1].items()
                                   if isinstance(m, dict)), flush=True)
-    REPORT.write_text(report(args.drivers, rows, fold_of, args.baselines))
+    write_report(REPORT, {"learned": args.drivers, "baselines": args.baselines, "fold_of": fold_of,
+                          "rows": rows}, markdown)
     print(f"wrote {REPORT}")
 
 

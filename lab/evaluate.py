@@ -8,7 +8,6 @@ Writes reports/evaluation.md and reports/evaluation.json. The head is kept still
 so runs are comparable; frames are measured as rendered, before video encoding.
 """
 import argparse
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import numpy as np
 
 from lab.dataset import ROOT, Clip, clip_audio, clip_landmarks, split
 from lab.measures import mouth_box, paired_difference, psnr, ssim, sync_measures
+from lab.reports import write_report
 from studio.audio import SAMPLE_RATE, frame_count, frame_loudness_db
 from studio.drivers import ABLATION_DRIVERS, DEFAULT_SPEECH_DRIVER, DRIVERS, make_driver
 from studio.errors import StudioError
@@ -286,8 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(report, indent=1))
-    out.with_suffix(".md").write_text(markdown(report))
+    write_report(out, report, markdown)
     print(markdown(report))
     return 0
 

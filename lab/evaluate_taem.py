@@ -15,7 +15,6 @@ the result with the real clip's landmarks. The renderer and the face detector ar
                     every bilabial (P, B, M) of the voice's timing should close the lips
 """
 import argparse
-import json
 import sys
 import time
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ import numpy as np
 
 from lab.dataset import ROOT, Clip, clip_audio, clip_landmarks, split
 from lab.measures import sync_measures
+from lab.reports import write_report
 from lab.taem_data import clip_phones, clip_speaker
 from studio.audio import FPS, SAMPLE_RATE, frame_count
 from studio.drivers.memory import MemoryDriver
@@ -308,8 +308,7 @@ def main(argv: list[str] | None = None) -> int:
               "training": training_notes()}
     report["seconds"] = time.time() - started
     REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.with_suffix(".json").write_text(json.dumps(report, indent=1))
-    REPORT.with_suffix(".md").write_text(markdown(report))
+    write_report(REPORT, report, markdown)
     print(markdown(report))
     return 0
 

@@ -16,6 +16,7 @@ from lab import prepare
 from lab.dataset import ROOT
 from lab.measures import opening_measures
 from lab.prepare import gap_of
+from lab.reports import write_report
 from studio.alignment import force_align
 from studio.drivers.memory import NETWORK_FILES
 from studio.hub import model_file
@@ -23,7 +24,7 @@ from studio.networks.checkpoint import face_offsets, load_model
 from studio.networks.features import speech_features
 from studio.phonemes import frame_phones
 
-REPORT = ROOT / "reports" / "training" / "memory_analysis.md"
+REPORT = ROOT / "reports" / "training" / "memory_analysis"
 TOP_SLOTS = 16
 TOP_PHONES = 4
 
@@ -70,25 +71,34 @@ def main() -> None:
             phones_of.setdefault(int(slot), Counter())[phone] += 1
     entropy = np.concatenate(entropies)
     usage = np.bincount(np.concatenate(winners), minlength=slots)
+    top = [int(s) for s in np.argsort(usage)[::-1][:TOP_SLOTS] if usage[s]]
+    print(write_report(REPORT, {
+        "slots": slots, "entropy_mean": float(entropy.mean()), "entropy_median": float(np.median(entropy)),
+        "lip_entropy_mean": float(np.concatenate(lip_entropies).mean()),
+        "agreement": float(np.concatenate(agreements).mean()),
+        "reliance": {name: float(np.mean(r)) for name, r in reliance.items()},
+        "slots_used": int((usage > 0).sum()), "usage": usage.tolist(),
+        "top_slots": [{"slot": s, "frames": int(usage[s]), "phones": phones_of[s].most_common(TOP_PHONES),
+                       "total": sum(phones_of[s].values())} for s in top]}, markdown))
+
+
+def markdown(report: dict) -> str:
+    slots, usage = report["slots"], np.array(report["usage"])
     lines = ["# Audio-Lip Memory analysis (grid-val, audio addressing)", "",
-             f"- slots: {slots}; addressing entropy: mean {entropy.mean():.2f} nats, median "
-             f"{np.median(entropy):.2f} (uniform would be {np.log(slots):.2f})",
+             f"- slots: {slots}; addressing entropy: mean {report['entropy_mean']:.2f} nats, median "
+             f"{report['entropy_median']:.2f} (uniform would be {np.log(slots):.2f})",
              f"- lip addressing (the real lips' own slots, what training fills the values from): entropy "
-             f"mean {np.concatenate(lip_entropies).mean():.2f} nats; the audio picks the lips' own top "
-             f"slot in {np.concatenate(agreements).mean():.0%} of frames",
+             f"mean {report['lip_entropy_mean']:.2f} nats; the audio picks the lips' own top "
+             f"slot in {report['agreement']:.0%} of frames",
              "- what the decoder reads: open_corr of the network's own output "
-             + ", ".join(f"{name} {np.mean(r):.3f}" for name, r in reliance.items()),
-             f"- slots ever most addressed: {(usage > 0).sum()} of {slots}; the {TOP_SLOTS} most used "
-             f"cover {usage[np.argsort(usage)[::-1][:TOP_SLOTS]].sum() / usage.sum():.0%} of frames", "",
+             + ", ".join(f"{name} {r:.3f}" for name, r in report["reliance"].items()),
+             f"- slots ever most addressed: {report['slots_used']} of {slots}; the {TOP_SLOTS} most used "
+             f"cover {np.sort(usage)[::-1][:TOP_SLOTS].sum() / usage.sum():.0%} of frames", "",
              "| slot | frames | phones (share of the slot's frames) |", "|---|---|---|"]
-    for slot in [s for s in np.argsort(usage)[::-1][:TOP_SLOTS] if usage[s]]:
-        counts = phones_of[int(slot)]
-        total = sum(counts.values())
-        top = ", ".join(f"{p} {n / total:.0%}" for p, n in counts.most_common(TOP_PHONES))
-        lines.append(f"| {slot} | {usage[slot]} | {top} |")
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text("\n".join(lines) + "\n\nCommand: `python -m lab.memory_analysis`\n")
-    print("\n".join(lines))
+    for row in report["top_slots"]:
+        top = ", ".join(f"{p} {n / row['total']:.0%}" for p, n in row["phones"])
+        lines.append(f"| {row['slot']} | {row['frames']} | {top} |")
+    return "\n".join(lines) + "\n\nCommand: `python -m lab.memory_analysis`\n"
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import numpy as np
 
 from lab.dataset import ROOT, clip_landmarks
 from lab.prepare import clips
+from lab.reports import write_report
 from studio.geometry import (
     JAW_DROP,
     JAW_POINTS,
@@ -19,7 +20,7 @@ from studio.geometry import (
     mouths_in_face_frames,
 )
 
-REPORT = ROOT / "reports" / "mouth_motion.md"
+REPORT = ROOT / "reports" / "mouth_motion"
 SPLITS = ("grid-train", "extra-train")
 MIRROR = dict(pair for a, b in ((172, 397), (136, 365), (150, 379), (149, 378), (176, 400), (148, 377),
                                 (83, 313), (182, 406), (201, 421), (194, 418)) for pair in ((a, b), (b, a)))
@@ -40,17 +41,22 @@ def jaw_slopes() -> dict[int, float]:
     return {p: float(covariance[MOUTH_INDEX[p]] / variance) for p in JAW_POINTS}
 
 
-def main() -> None:
-    slopes = jaw_slopes()
+def markdown(report: dict) -> str:
+    slopes = {int(p): s for p, s in report["slopes"].items()}
     rows = ["| point | measured | mean with mirror | JAW_DROP |", "|---|---|---|---|"]
-    for point in JAW_POINTS:
+    for point, drop in report["jaw_drop"].items():
+        point = int(point)
         mean = (slopes[point] + slopes[MIRROR.get(point, point)]) / 2
-        rows.append(f"| {point} | {slopes[point]:.3f} | {mean:.3f} | {JAW_DROP[point]:.2f} |")
-    REPORT.write_text("# Jaw and chin drop per unit of lip gap (MediaPipe, face frame)\n\n"
-                      f"Within-clip slopes pooled over {', '.join(SPLITS)}. JAW_DROP holds the mean of "
-                      "each point and its mirror, to two decimals.\n\n" + "\n".join(rows)
-                      + "\n\nCommand: `python -m lab.mouth_motion`\n")
-    print(REPORT.read_text())
+        rows.append(f"| {point} | {slopes[point]:.3f} | {mean:.3f} | {drop:.2f} |")
+    return ("# Jaw and chin drop per unit of lip gap (MediaPipe, face frame)\n\n"
+            f"Within-clip slopes pooled over {', '.join(report['splits'])}. JAW_DROP holds the mean of "
+            "each point and its mirror, to two decimals.\n\n" + "\n".join(rows)
+            + "\n\nCommand: `python -m lab.mouth_motion`\n")
+
+
+def main() -> None:
+    print(write_report(REPORT, {"splits": list(SPLITS), "slopes": jaw_slopes(),
+                                "jaw_drop": {point: JAW_DROP[point] for point in JAW_POINTS}}, markdown))
 
 
 if __name__ == "__main__":

@@ -20,12 +20,13 @@ from lab.dataset import ROOT, Clip
 from lab.evaluate import clip_speech
 from lab.measures import dynamic_distance, opening_measures
 from lab.prepare import ClipData, gap_of
+from lab.reports import write_report
 from studio.audio import SAMPLE_RATE, fit_to_frames
 from studio.drivers import make_driver
 from studio.geometry import LIP_POINTS
 
 DEFAULT_DRIVERS = ("memory", "memory-off", "conv-reference", "energy", "viseme")
-REPORT = ROOT / "reports" / "training" / "selfcheck.md"
+REPORT = ROOT / "reports" / "training" / "selfcheck"
 LIPS = slice(len(LIP_POINTS))  # MOUTH_POINTS start with the 40 lip points that LMD measures
 QUIET_PERIOD, QUIET_STEP = 1.5, 0.2  # seconds: --quiet-stretches alternates this often, this smoothly
 
@@ -71,16 +72,21 @@ def main() -> None:
                         help=f"stress test: every other {QUIET_PERIOD:g} s of the audio DB quieter "
                              "(report not written)")
     args = parser.parse_args()
-    lines = ["# Motion self-check (validation splits; offsets on the first frame's rest mouth)", "",
-             "| split | driver | open_corr | best_lag | amplitude | LMD |", "|---|---|---|---|---|---|"]
+    rows = []
     for split_name in args.splits:
         for name, m in check(split_name, args.drivers, args.limit, args.quiet_stretches).items():
-            lines.append(f"| {split_name} | {name} | {m['open_corr']:.3f} | {m['best_lag']:+.2f} "
-                         f"| {m['amplitude']:.2f} | {m['lmd']:.2f} |")
-            print(lines[-1], flush=True)
+            rows.append({"split": split_name, "driver": name, **m})
+            print(rows[-1], flush=True)
     if args.limit is None and not args.quiet_stretches:
-        REPORT.parent.mkdir(parents=True, exist_ok=True)
-        REPORT.write_text("\n".join(lines) + "\n\nCommand: `python -m lab.selfcheck`\n")
+        print(write_report(REPORT, rows, markdown))
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["# Motion self-check (validation splits; offsets on the first frame's rest mouth)", "",
+             "| split | driver | open_corr | best_lag | amplitude | LMD |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['split']} | {r['driver']} | {r['open_corr']:.3f} | {r['best_lag']:+.2f} "
+              f"| {r['amplitude']:.2f} | {r['lmd']:.2f} |" for r in rows]
+    return "\n".join(lines) + "\n\nCommand: `python -m lab.selfcheck`\n"
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from lab.dataset import CACHE, ROOT, Clip, cache_path, clip_landmarks, split
 from lab.evaluate import REAL, evaluate_clip, real_lip_offsets, renderer_table
 from lab.measures import mouth_box
 from lab.prepare import HELD_OUT_SPEAKERS, person
+from lab.reports import write_report
 from lab.train import in_parallel, optimise, write_curves
 from studio.errors import StudioError
 from studio.face import FaceMesh
@@ -325,9 +326,10 @@ def make_samples(jobs: int) -> None:
     in_parallel(clip_samples, tasks, jobs)
 
 
-def crossval_report(rows: dict[str, dict[str, dict[str, float]]], folds: dict[str, int]) -> str:
-    """Markdown: mouth PSNR / SSIM of each driver through v3 and v2 on the held-out clips, and the
-    paired differences with 95% bootstrap intervals over clips."""
+def markdown(rows: dict[str, dict[str, dict[str, float]]]) -> str:
+    """reports/refiner_crossval.md: mouth PSNR / SSIM of each driver through v3 and v2 on the
+    held-out clips, and the paired differences with 95% bootstrap intervals over clips."""
+    folds = fold_of()
     names = [n for n in next(iter(rows.values())) if n != REAL]
     columns = ("mouth_psnr", "mouth_ssim", "outside_diff", "silence_flicker", "detect", "open_corr", "lmd")
     mean = {n: {c: float(np.nanmean([r[n][c] for r in rows.values()])) for c in columns} for n in names}
@@ -364,8 +366,7 @@ def crossval(jobs: int) -> None:
         rows[clip.name] = evaluate_clip(clip, drivers, ["v3", "v2"], mesh, None, refiner)
         print(clip.name, " ".join(f"{n}={m['mouth_psnr']:.2f}" for n, m in rows[clip.name].items()),
               flush=True)
-    REPORT.with_suffix(".json").write_text(json.dumps(rows, indent=1))
-    REPORT.write_text(crossval_report(rows, folds))
+    write_report(REPORT, rows, markdown)
     print(f"wrote {REPORT}")
 
 

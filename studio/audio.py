@@ -26,6 +26,11 @@ SILENCE_DB = -50.0  # frames quieter than this (dBFS RMS) count as silence
 MIN_SPEECH_SECONDS = 0.3
 
 
+# Channels mixed down to mono keep the level of each (as for integer samples): float output would
+# otherwise sum them, 3 dB louder for stereo, and clip.
+MIX_DOWN = ("-rematrix_maxval", "1.0")
+
+
 def ffmpeg_exe() -> str:
     import imageio_ffmpeg
 
@@ -49,7 +54,7 @@ def decode(path: str, sample_rate: int = SAMPLE_RATE, max_seconds: float | None 
     with tempfile.NamedTemporaryFile(suffix=".f32") as raw:
         command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-y", "-i", f"file:{os.path.abspath(path)}",
                    *limit, "-vn", "-map", "0:a:0", "-ac", "1", "-ar", str(sample_rate),
-                   "-f", "f32le", raw.name]
+                   *MIX_DOWN, "-f", "f32le", raw.name]
         result = subprocess.run(command, capture_output=True)
         if result.returncode != 0:
             if b"matches no streams" in result.stderr:

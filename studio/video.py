@@ -48,7 +48,8 @@ class VideoWriter:
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(FPS),
             "-i", "-", "-i", sound,
             "-map", "0:v:0", "-map", "1:a:0",
-            "-af", f"aresample={sample_rate},aformat=channel_layouts=mono,"
+            # Mixed down to mono at the level of each channel (rematrix_maxval: see MIX_DOWN).
+            "-af", f"aresample={sample_rate}:rematrix_maxval=1,aformat=channel_layouts=mono,"
                    f"atrim=end_sample={samples},apad=whole_len={samples}",
             "-c:v", "libx264", "-preset", "veryfast", "-crf", str(CRF), "-pix_fmt", "yuv420p",
             "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart",

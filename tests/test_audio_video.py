@@ -53,6 +53,8 @@ def test_writer_makes_a_browser_video_of_exact_length(tmp_path, seconds, as_file
     assert durations["frames"] == n_frames
     assert abs(durations["audio"] - durations["video"]) <= 1 / FPS
     assert " mono" in info["audio"]["line"] and "44100 Hz" in info["audio"]["line"]
+    heard = decode(str(out))[SAMPLE_RATE // 10:SAMPLE_RATE // 2]  # the steady tone, no edges
+    assert abs(np.sqrt(2 * np.mean(heard ** 2)) - 0.2) < 0.02  # mixed down at the level of each channel
     assert out.read_bytes()[4:8] == b"ftyp" and b"moov" in out.read_bytes()[:4096]  # faststart
 
 
