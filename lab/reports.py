@@ -15,10 +15,12 @@ REPORTS = ROOT / "reports"
 # Each report (path under reports/, without suffix) -> the lab module whose markdown() renders it.
 RENDERED_BY = {"evaluation": "lab.evaluate", "renderers": "lab.evaluate", "taem-studio": "lab.evaluate",
                "taem": "lab.evaluate_taem", "refiner_crossval": "lab.train_refiner",
-               "benchmark": "lab.benchmark", "bad_input": "lab.bad_input"}
+               "benchmark": "lab.benchmark", "bad_input": "lab.bad_input",
+               "training/selfcheck": "lab.selfcheck", "training/memory_analysis": "lab.memory_analysis",
+               "mouth_motion": "lab.mouth_motion"}
 # Reports whose modules still write the markdown alone (no JSON yet): each moves to RENDERED_BY once
 # its module writes through write_report and its command is run again.
-WRITTEN_BEFORE_JSON = {"crossval", "mouth_motion", "training/selfcheck", "training/memory_analysis"}
+WRITTEN_BEFORE_JSON = {"crossval"}
 
 
 def write_report(path: Path, data, markdown: Callable) -> str:
