@@ -17,10 +17,7 @@ RENDERED_BY = {"evaluation": "lab.evaluate", "renderers": "lab.evaluate", "taem-
                "taem": "lab.evaluate_taem", "refiner_crossval": "lab.train_refiner",
                "benchmark": "lab.benchmark", "bad_input": "lab.bad_input",
                "training/selfcheck": "lab.selfcheck", "training/memory_analysis": "lab.memory_analysis",
-               "mouth_motion": "lab.mouth_motion"}
-# Reports whose modules still write the markdown alone (no JSON yet): each moves to RENDERED_BY once
-# its module writes through write_report and its command is run again.
-WRITTEN_BEFORE_JSON = {"crossval"}
+               "mouth_motion": "lab.mouth_motion", "crossval": "lab.crossval"}
 
 
 def write_report(path: Path, data, markdown: Callable) -> str:
