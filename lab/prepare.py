@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from lab.dataset import Clip, cache_path, clip_audio, clip_landmarks, split
 from studio.audio import frame_loudness_db, log_mel
@@ -25,7 +26,8 @@ from studio.geometry import (
     mouths_in_face_frames,
     rest_mouth,
 )
-from studio.networks.features import heard_phones
+from studio.networks.features import phone_indices
+from studio.speech import find_phones
 
 PREPARE_VERSION = "6"  # bump when targets or features change (6: phones heard afresh in every clip)
 REST_PERCENTILE = 10  # frames this closed (or more) define the clip's rest mouth
@@ -54,11 +56,17 @@ SAME_PERSON = {"extra-speakers/Talking-Face_PC-AVS_741400163": "extra-speakers/T
 SPLITS = ("extra-train", "extra-val", "grid-val", "grid-train")  # small first: usable early
 
 
+def heard_phones(samples: np.ndarray, n_frames: int) -> torch.Tensor:
+    """16 kHz speech -> (1, n_frames) index of the phone pocketsphinx's multi-speaker acoustic model
+    hears at each frame: phonetic evidence that does not depend on whose voice it is."""
+    return phone_indices(find_phones(samples, lambda fraction: None), n_frames)
+
+
 @dataclass
 class ClipData:
     name: str
     mel: np.ndarray  # (T * MELS_PER_FRAME, N_MELS) log-mel, raw level
-    phones: np.ndarray  # (T,) heard phone indices (studio.networks.features.heard_phones)
+    phones: np.ndarray  # (T,) heard phone indices (heard_phones)
     offsets: np.ndarray  # (T, len(MOUTH_POINTS), 2) mouth minus the clip's rest mouth; NaN: no face
     opening: np.ndarray  # (T,) real inner-lip gap over IOD (the evaluation's `open`); NaN: no face
     photo_rest: np.ndarray  # (K, 2) rest mouth of the first face frame: what the studio animates

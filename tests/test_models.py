@@ -7,12 +7,13 @@ import pytest
 import torch
 
 from lab.augment import AugmentConfig, augment, change_tempo
+from lab.prepare import heard_phones
 from studio.audio import MELS_PER_FRAME, N_MELS, SAMPLE_RATE, decode
 from studio.geometry import MOUTH_POINTS
 from studio.networks.audio_encoder import AudioEncoderConfig
 from studio.networks.audio_lip_memory import AudioLipMemoryConfig
 from studio.networks.checkpoint import face_offsets, load_model, predict_offsets, save_model, sync_score
-from studio.networks.features import NO_PHONE, FeatureConfig, heard_phones, phone_indices, speech_features
+from studio.networks.features import NO_PHONE, FeatureConfig, phone_indices, speech_features
 from studio.networks.lip_decoder import LipDecoderConfig
 from studio.networks.lip_motion_encoder import LipMotionEncoderConfig
 from studio.networks.speech_to_lips import SpeechToLips, SpeechToLipsConfig

@@ -17,7 +17,7 @@ class AudioEncoderConfig:
     dim: int = 96  # audio feature size
     frame_layers: int = 2  # kernel-3 layers at frame rate: each widens the window by +-1 frame
     dropout: float = 0.1
-    phones: bool = False  # also read heard phones (studio.networks.features.heard_phones)
+    phones: bool = False  # also read heard phones (lab.prepare.heard_phones in training)
 
 
 class AudioEncoder(nn.Module):

@@ -74,11 +74,3 @@ def windowed_level(samples: np.ndarray, n_frames: int) -> torch.Tensor:
 def phone_indices(phones: list[Segment], n_frames: int) -> torch.Tensor:
     """Timed phones -> (1, n_frames) index of the phone at each frame, as the lip models read them."""
     return torch.tensor([[PHONE_INDEX[label] for label in frame_phones(phones, n_frames)]])
-
-
-def heard_phones(samples: np.ndarray, n_frames: int) -> torch.Tensor:
-    """16 kHz speech -> (1, n_frames) index of the phone pocketsphinx's multi-speaker acoustic model
-    hears at each frame: phonetic evidence that does not depend on whose voice it is."""
-    from studio.speech import find_phones
-
-    return phone_indices(find_phones(samples, lambda fraction: None), n_frames)
