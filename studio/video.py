@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from studio.audio import FPS, ffmpeg_exe, frame_samples
+from studio.audio import FPS, MIX_DOWN, ffmpeg_exe, frame_samples
 from studio.errors import StudioError
 
 CRF = 18  # visually lossless for the face; keeps the unchanged background near the photo
@@ -48,9 +48,8 @@ class VideoWriter:
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(FPS),
             "-i", "-", "-i", sound,
             "-map", "0:v:0", "-map", "1:a:0",
-            # Mixed down to mono at the level of each channel (rematrix_maxval: see MIX_DOWN).
-            "-af", f"aresample={sample_rate}:rematrix_maxval=1,aformat=channel_layouts=mono,"
-                   f"atrim=end_sample={samples},apad=whole_len={samples}",
+            "-af", f"aformat=sample_rates={sample_rate}:channel_layouts=mono,"
+                   f"atrim=end_sample={samples},apad=whole_len={samples}", *MIX_DOWN,
             "-c:v", "libx264", "-preset", "veryfast", "-crf", str(CRF), "-pix_fmt", "yuv420p",
             "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart",
             "-f", "mp4", self._partial,

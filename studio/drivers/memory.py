@@ -28,9 +28,14 @@ def _model(name: str):
     return load_model(model_file(name))
 
 
+def smoothing_reach(sigma: float = SMOOTHING_SIGMA) -> int:
+    """Frames on either side that `smooth` reads."""
+    return int(np.ceil(3 * sigma))
+
+
 def smooth(series: np.ndarray, sigma: float = SMOOTHING_SIGMA) -> np.ndarray:
     """Zero-phase Gaussian smoothing along the first (time) axis."""
-    radius = int(np.ceil(3 * sigma))
+    radius = smoothing_reach(sigma)
     kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
     kernel /= kernel.sum()
     padded = np.pad(series, [(radius, radius)] + [(0, 0)] * (series.ndim - 1), mode="edge")
@@ -42,7 +47,7 @@ def face_motion(offsets: np.ndarray) -> np.ndarray:
     """A network's (T, K, 2) lip offsets as they go on a face: symmetric, then smoothed; a block of
     frames at a time (each with the smoothing's reach beyond it), so long speech needs no copies."""
     motion = np.empty_like(offsets)
-    reach = int(np.ceil(3 * SMOOTHING_SIGMA))
+    reach = smoothing_reach()
     for start in range(0, len(offsets), MOTION_BLOCK):
         first, last = max(0, start - reach), min(len(offsets), start + MOTION_BLOCK + reach)
         block = smooth(symmetric_motion(offsets[first:last]))

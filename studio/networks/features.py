@@ -34,9 +34,14 @@ def mel_power(mel: torch.Tensor) -> torch.Tensor:
     return torch.clamp(torch.exp(mel) - MEL_EPSILON, min=0)
 
 
+def loud_level(totals: torch.Tensor) -> torch.Tensor:
+    """(..., M) total power per mel frame -> (...) total power of the loud speech frames."""
+    return torch.quantile(totals, REFERENCE_PERCENTILE / 100, dim=-1)
+
+
 def speech_level(power: torch.Tensor) -> torch.Tensor:
     """(..., M, N_MELS) -> (..., 1, 1) total power of the loud speech frames."""
-    return torch.quantile(power.sum(dim=-1), REFERENCE_PERCENTILE / 100, dim=-1)[..., None, None]
+    return loud_level(power.sum(dim=-1))[..., None, None]
 
 
 def model_input(power: torch.Tensor, config: FeatureConfig, level: torch.Tensor | None = None
@@ -68,7 +73,7 @@ def windowed_level(samples: np.ndarray, n_frames: int) -> torch.Tensor:
     """speech_level of a whole recording, read a window at a time."""
     totals = [power[0, MELS_PER_FRAME * kept.start:MELS_PER_FRAME * kept.stop].sum(dim=-1)
               for _, kept, power in speech_windows(samples, n_frames)]
-    return torch.quantile(torch.cat(totals), REFERENCE_PERCENTILE / 100)
+    return loud_level(torch.cat(totals))
 
 
 def phone_indices(phones: list[Segment], n_frames: int) -> torch.Tensor:

@@ -10,7 +10,7 @@ selectable so the evaluation can compare them.
 """
 import numpy as np
 
-from studio.geometry import INNER_MOUTH_POLYGON, INNER_UPPER, MOUTH_POINTS, rest_mouth
+from studio.geometry import INNER_MOUTH_POLYGON, INNER_UPPER, MOUTH_POINTS, FaceFrame, rest_mouth
 from studio.render.interior import MouthInterior
 from studio.render.mesh import FACE_OVAL, FramePose, WarpMesh, triangle_maps
 
@@ -35,13 +35,17 @@ class PhotoRenderer:
         self.rest_mouth = rest_mouth(self.landmarks)
         self.mouth = MouthInterior(photo, self.landmarks, smooth_lips=interior != "v1")
         self.mesh = WarpMesh(self.landmarks, self.mouth.source_mouth(), self.rest_mouth, photo.shape)
-        self.frame_of_face = self.mesh.frame_of_face
-        self.rest_corners = self.frame_of_face.to_image(self.rest_mouth[INNER_CORNERS])
+        self.rest_corners = self.mesh.frame_of_face.to_image(self.rest_mouth[INNER_CORNERS])
         self.refinement = None
         if interior == "v3":  # torch only for the renderer that needs it
             from studio.render.refinement import MouthRefinement, shipped_refiner
 
             self.refinement = MouthRefinement(self.mesh, photo, refiner or shipped_refiner())
+
+    @property
+    def frame_of_face(self) -> FaceFrame:
+        """The photo's face frame."""
+        return self.mesh.frame_of_face
 
     @property
     def ring(self) -> np.ndarray:
