@@ -3,8 +3,8 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from studio.ui import build_ui  # noqa: E402
+from studio.ui import serve  # noqa: E402
 
 if __name__ == "__main__":
     port = int(os.environ.get("PORT", os.environ.get("GRADIO_SERVER_PORT", 7860)))  # PORT: Deta Space
-    build_ui().launch(server_port=port, show_error=True)
+    serve(server_port=port)

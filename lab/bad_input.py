@@ -18,6 +18,7 @@ import numpy as np
 from lab.dataset import ROOT, shared_data
 from lab.reports import write_report
 from studio.audio import SAMPLE_RATE, ffmpeg_exe
+from studio.pipeline import Limits
 
 EXAMPLES = ROOT / "assets" / "examples"
 FACE = EXAMPLES / "astronaut.jpg"
@@ -38,6 +39,7 @@ class BadInput:
     make: Callable[[Path], str]
     renders: bool
     expect: str
+    transcript: str | None = None  # given with a recording
 
 
 def speech_path() -> Path:
@@ -78,6 +80,15 @@ def _pil_image(name: str, convert: Callable) -> Callable[[Path], str]:
 
         image, options = convert(Image.open(WIDE_FACE if "exif" in name else FACE))
         image.save(folder / name, **options)
+        return str(folder / name)
+    return make
+
+
+def _oversized(name: str) -> Callable[[Path], str]:
+    """A file just over the default upload limit (sparse: it takes no disk space)."""
+    def make(folder: Path) -> str:
+        with open(folder / name, "wb") as file:
+            file.truncate((Limits.max_upload_mb + 1) * 1_000_000)
         return str(folder / name)
     return make
 
@@ -175,6 +186,8 @@ CASES = [
              _image("alpha.png", _with_alpha), True, _SPEAKS),
     BadInput("EXIF-rotated JPEG (stored on its side, orientation 6)", "photo",
              _pil_image("exif-rotated.jpg", _exif_rotated), True, rf"{SIZE}x204"),
+    BadInput("a photo file over the upload limit", "photo", _oversized("big.jpg"), False,
+             "The photo file is 201 MB; the limit is 200 MB"),
     BadInput("no face (a plain wall)", "photo",
              _image("wall.png", lambda: np.full((300, 400, 3), 180, np.uint8)), False,
              "No face was found"),
@@ -190,6 +203,11 @@ CASES = [
              "too short"),
     BadInput("20 minutes of speech", "audio", _twenty_minutes, False,
              "lasts 20 min 0 s; the limit is"),
+    BadInput("an audio file over the upload limit", "audio", _oversized("big.wav"), False,
+             "The audio file is 201 MB; the limit is 200 MB"),
+    BadInput("a transcript that is not what is said", "audio", _audio("speech.wav"), True,
+             "Could not match the transcript.*heard in the speech instead",
+             transcript="the quick brown fox jumps over the lazy dog"),
     BadInput("corrupt audio (noise in a .wav)", "audio", _bytes("noise.wav", _noise_wav), False,
              "Could not read the audio"),
     BadInput("a photo given as the audio", "audio", _bytes("photo.mp3", lambda: FACE.read_bytes()),
@@ -224,7 +242,7 @@ def request(case: BadInput, folder: Path) -> dict:
     value = case.make(folder)
     return {"photo": value if case.kind == "photo" else str(FACE),
             "text": value if case.kind == "script" else SCRIPT if case.kind == "photo" else None,
-            "audio": value if case.kind == "audio" else None}
+            "audio": value if case.kind == "audio" else None, "transcript": case.transcript}
 
 
 def outcome(studio, case: BadInput, folder: Path) -> tuple[bool, str]:
@@ -234,9 +252,10 @@ def outcome(studio, case: BadInput, folder: Path) -> tuple[bool, str]:
 
     asked = request(case, folder)
     try:
-        photo = load_photo(asked["photo"], studio.limits.max_photo_pixels)
+        photo = load_photo(asked["photo"], studio.limits)
         result = studio.render(photo, str(folder / "out.mp4"), text=asked["text"],
-                               audio=asked["audio"], options=RenderOptions(size=SIZE))
+                               audio=asked["audio"], transcript=asked["transcript"],
+                               options=RenderOptions(size=SIZE))
     except StudioError as error:
         return False, str(error)
     return True, result.summary()

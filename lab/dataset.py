@@ -79,18 +79,23 @@ def clip_landmarks(clip: Clip) -> np.ndarray:
     path = cache_path("landmarks", clip, (clip.video,), LANDMARK_CACHE_VERSION, ".npy")
     if path.exists():
         return np.load(path)
+    landmarks = video_landmarks(clip.video)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, landmarks)
+    return landmarks
+
+
+def video_landmarks(video: Path) -> np.ndarray:
+    """(T, 478, 2) FaceMesh landmarks of a video's frames on the 25 fps timeline; NaN without a face."""
     from studio.face import FaceTracker
     from studio.video import read_frames
 
     rows = []
     with FaceTracker() as tracker:
-        for frame in read_frames(str(clip.video)):
+        for frame in read_frames(str(video)):
             points = tracker(frame)
             rows.append(np.full((478, 2), np.nan, np.float32) if points is None else points)
-    landmarks = np.stack(rows).astype(np.float32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, landmarks)
-    return landmarks
+    return np.stack(rows).astype(np.float32)
 
 
 @lru_cache(maxsize=4)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from lab.dataset import ROOT, Clip, clip_audio, clip_landmarks, split
-from lab.measures import sync_measures
+from lab.measures import lip_gap, phone_frames, sync_measures
 from lab.reports import write_report
 from lab.taem_data import clip_phones, clip_speaker
 from studio.audio import FPS, SAMPLE_RATE, frame_count
@@ -30,9 +30,6 @@ from studio.drivers.memory import MemoryDriver
 from studio.drivers.rules import VisemeDriver
 from studio.drivers.taem import TaemNoSpeakerDriver, predicted_phones, text_lip_offsets
 from studio.geometry import (
-    LIP_LOWER_INNER_MID,
-    LIP_UPPER_INNER_MID,
-    MOUTH_INDEX,
     MOUTH_POINTS,
     FaceFrame,
     mouths_in_face_frames,
@@ -153,13 +150,6 @@ def spoken_seconds(phones: list[Segment]) -> float:
     return spoken[-1].end - spoken[0].start
 
 
-def lip_gap(mouths: np.ndarray) -> np.ndarray:
-    """(T, K, 2) mouths in the face frame -> (T,) inner-lip gap, 0 where the lips press together
-    (a norm, as `open` is, would count lips pushed past each other as open)."""
-    lower, upper = MOUTH_INDEX[LIP_LOWER_INNER_MID], MOUTH_INDEX[LIP_UPPER_INNER_MID]
-    return np.maximum(mouths[:, lower, 1] - mouths[:, upper, 1], 0)
-
-
 def bilabial_closures(phones: list[Segment], gap: np.ndarray) -> list[bool]:
     """For each bilabial phone: do the lips close (gap under CLOSED_SHARE of the utterance's
     95th-percentile gap) in some frame it overlaps?"""
@@ -167,8 +157,7 @@ def bilabial_closures(phones: list[Segment], gap: np.ndarray) -> list[bool]:
     closed = []
     for p in phones:
         if p.label in BILABIALS:
-            frames = gap[int(p.start * FPS):max(int(np.ceil(p.end * FPS)), int(p.start * FPS) + 1)]
-            closed.append(bool(np.nanmin(frames) <= threshold))
+            closed.append(bool(np.nanmin(gap[phone_frames(p, len(gap))]) <= threshold))
     return closed
 
 

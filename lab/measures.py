@@ -2,7 +2,16 @@
 import cv2
 import numpy as np
 
-from studio.geometry import LIP_POINTS, FaceFrame, mouth_opening
+from studio.audio import FPS
+from studio.geometry import (
+    LIP_LOWER_INNER_MID,
+    LIP_POINTS,
+    LIP_UPPER_INNER_MID,
+    MOUTH_INDEX,
+    FaceFrame,
+    mouth_opening,
+)
+from studio.phonemes import Segment
 
 MAX_LAG = 5
 PSNR_CAP = 100.0  # dB reported for identical pixels
@@ -11,6 +20,19 @@ PSNR_CAP = 100.0  # dB reported for identical pixels
 def opening_series(landmarks: np.ndarray) -> np.ndarray:
     """Per-frame `open` (inner-lip gap over inter-ocular distance); NaN where no face."""
     return mouth_opening(landmarks).astype(np.float64)
+
+
+def lip_gap(mouths: np.ndarray) -> np.ndarray:
+    """(T, K, 2) mouths in the face frame -> (T,) inner-lip gap, 0 where the lips press together
+    (a norm, as `open` is, would count lips pushed past each other as open)."""
+    lower, upper = MOUTH_INDEX[LIP_LOWER_INNER_MID], MOUTH_INDEX[LIP_UPPER_INNER_MID]
+    return np.maximum(mouths[:, lower, 1] - mouths[:, upper, 1], 0)
+
+
+def phone_frames(phone: Segment, n_frames: int) -> slice:
+    """The video frames a phone overlaps (at least one, within the video)."""
+    first = min(int(phone.start * FPS), n_frames - 1)
+    return slice(first, max(int(np.ceil(phone.end * FPS)), first + 1))
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:

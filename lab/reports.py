@@ -17,7 +17,8 @@ RENDERED_BY = {"evaluation": "lab.evaluate", "renderers": "lab.evaluate", "taem-
                "taem": "lab.evaluate_taem", "refiner_crossval": "lab.train_refiner",
                "benchmark": "lab.benchmark", "bad_input": "lab.bad_input",
                "training/selfcheck": "lab.selfcheck", "training/memory_analysis": "lab.memory_analysis",
-               "mouth_motion": "lab.mouth_motion", "crossval": "lab.crossval"}
+               "mouth_motion": "lab.mouth_motion", "crossval": "lab.crossval",
+               "script_lips": "lab.script_lips"}
 
 
 def write_report(path: Path, data, markdown: Callable) -> str:

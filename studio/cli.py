@@ -91,7 +91,7 @@ def render(args: argparse.Namespace, user) -> int:
     studio = Studio()
     options = RenderOptions(driver=args.driver, size=args.size, seed=args.seed, still=args.still,
                             blinks=not args.no_blinks, rate=args.rate, renderer=args.renderer)
-    result = studio.render(load_photo(args.face, studio.limits.max_photo_pixels), args.out,
+    result = studio.render(load_photo(args.face, studio.limits), args.out,
                            text=text, audio=args.audio, transcript=args.transcript,
                            options=options)
     for note in result.notes:

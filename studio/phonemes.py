@@ -14,6 +14,7 @@ VOWELS = ("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW"
 CONSONANTS = ("B", "CH", "D", "DH", "F", "G", "HH", "JH", "K", "L", "M", "N", "NG", "P", "R", "S",
               "SH", "T", "TH", "V", "W", "Y", "Z", "ZH")
 PHONES = (SILENCE,) + VOWELS + CONSONANTS
+OPEN_VOWELS = ("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "OW", "OY")  # the jaw drops
 BILABIALS = ("P", "B", "M")  # the lips must meet for these, whatever surrounds them
 PHONE_INDEX = {p: i for i, p in enumerate(PHONES)}
 

@@ -40,6 +40,7 @@ class Limits:
     max_photo_pixels: int = 80_000_000
     max_output_side: int = 1024
     min_output_side: int = 64
+    max_upload_mb: int = 200  # any one file: checked before it is read, and by the web server
 
     @classmethod
     def from_env(cls) -> "Limits":
@@ -48,13 +49,21 @@ class Limits:
             max_script_chars=int(os.environ.get("STUDIO_MAX_CHARS", cls.max_script_chars)),
             max_photo_pixels=int(os.environ.get("STUDIO_MAX_PIXELS", cls.max_photo_pixels)),
             max_output_side=int(os.environ.get("STUDIO_MAX_SIDE", cls.max_output_side)),
+            max_upload_mb=int(os.environ.get("STUDIO_MAX_UPLOAD_MB", cls.max_upload_mb)),
         )
+
+    def check_file(self, path: str, what: str) -> None:
+        """Refuse a file over max_upload_mb before any of it is read."""
+        megabytes = os.path.getsize(path) / 1e6 if os.path.isfile(path) else 0
+        if megabytes > self.max_upload_mb:
+            raise StudioError(f"The {what} file is {megabytes:,.0f} MB; the limit is "
+                              f"{self.max_upload_mb} MB: use a smaller or shorter file.")
 
     def describe(self) -> str:
         return (f"Limits: speech up to {minutes(self.max_speech_seconds)}, scripts up to "
                 f"{self.max_script_chars:,} characters, photos up to "
                 f"{self.max_photo_pixels // 1_000_000} megapixels, video up to "
-                f"{self.max_output_side} px on the long side.")
+                f"{self.max_output_side} px on the long side, files up to {self.max_upload_mb} MB.")
 
 
 @dataclass
@@ -85,11 +94,12 @@ class RenderResult:
                             f"the `{self.driver}` driver.", *self.notes])
 
 
-def load_photo(path: str, max_pixels: int = Limits.max_photo_pixels) -> np.ndarray:
+def load_photo(path: str, limits: Limits = Limits()) -> np.ndarray:
     """Any common image file -> RGB uint8 (EXIF rotation applied; alpha, 16-bit, grey, CMYK handled).
 
     The size is read from the header first, so an oversized photo is refused before it is decoded.
     """
+    limits.check_file(path, "photo")
     try:
         data = np.fromfile(path, np.uint8)
     except OSError:
@@ -97,9 +107,9 @@ def load_photo(path: str, max_pixels: int = Limits.max_photo_pixels) -> np.ndarr
     if data.size == 0:
         raise StudioError("The photo file is empty.")
     width, height, has_alpha = _image_header(data.tobytes())
-    if width * height > max_pixels:
+    if width * height > limits.max_photo_pixels:
         raise StudioError(f"The photo has {width}x{height} pixels; the limit is "
-                          f"{max_pixels // 1_000_000} megapixels. Use a smaller copy.")
+                          f"{limits.max_photo_pixels // 1_000_000} megapixels. Use a smaller copy.")
     # IMREAD_COLOR applies the EXIF orientation and brings grey, 16-bit and CMYK to 8-bit BGR.
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED if has_alpha else cv2.IMREAD_COLOR)
     if image is None:
@@ -180,6 +190,7 @@ class Studio:
             raise StudioError("Give either a script or a recording, not both.")
         if text is not None:
             return check_script(text, self.limits.max_script_chars), None, None
+        self.limits.check_file(audio, "audio")
         speech = speech_from_audio(audio, self.limits.max_speech_seconds)
         if transcript and transcript.strip():
             return None, speech, check_script(transcript, self.limits.max_script_chars)
@@ -238,7 +249,8 @@ class Studio:
         if script is not None:
             speech = self.speak(script, options.rate, voice_progress)
         else:
-            time_phones(speech, transcript, driver.needs_phones, voice_progress)
+            note = time_phones(speech, transcript, driver.needs_phones, voice_progress)
+            notes += [note] if note else []
         clock.lap("voice")
 
         progress(0.25, "lip motion")

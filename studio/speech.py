@@ -16,6 +16,7 @@ from studio.audio import (
     frame_loudness_db,
     resample,
 )
+from studio.errors import StudioError
 from studio.phonemes import SILENCE, Segment, merge_silences
 
 # Long work is done in pieces of at most this length, cut at pauses, so that memory stays flat
@@ -82,17 +83,26 @@ def speech_from_tracks(tracks: Sequence, pause: float) -> Speech:
 
 
 def time_phones(speech: Speech, transcript: str | None, needs_phones: bool,
-                progress: Callable[[float], None] = lambda fraction: None) -> None:
+                progress: Callable[[float], None] = lambda fraction: None) -> str | None:
     """Phone timings of a recording: aligned to its transcript, else recognised if the driver
-    needs them."""
+    needs them. A transcript that cannot be aligned falls back to recognition (its subtitles
+    spread over the speech); the returned note says so."""
     if transcript:
         from studio.alignment import force_align
 
-        speech.words, speech.phones = force_align(speech.samples, transcript)
+        try:
+            speech.words, speech.phones = force_align(speech.samples, transcript)
+        except StudioError as error:
+            speech.phones = recognised_phones(speech, progress)
+            spoken = [p for p in speech.phones if p.label != SILENCE] or [Segment("", 0, speech.duration)]
+            speech.sentences = [Segment(transcript, spoken[0].start, spoken[-1].end)]
+            return (f"{error} The lips follow the phones heard in the speech instead, and the "
+                    "subtitles are spread over it.")
         if speech.words:  # one cue per transcript; subtitle_cues splits it at word times
             speech.sentences = [Segment(transcript, speech.words[0].start, speech.words[-1].end)]
     elif needs_phones:
         speech.phones = recognised_phones(speech, progress)
+    return None
 
 
 def recognised_phones(speech: Speech,

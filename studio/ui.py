@@ -1,6 +1,9 @@
 """The browser studio: thin Gradio handlers around one shared `Studio` pipeline."""
+import contextlib
 import os
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -15,8 +18,9 @@ DEFAULT_DRIVER = "default"
 RENDER_QUEUE = "render"  # both generate buttons share one concurrency limit
 CONCURRENT_RENDERS = 1  # two CPU cores: one render at a time keeps each one fast
 QUEUE_SIZE = 32  # requests waiting beyond this are turned away with a "queue is full" message
-DOWNLOAD_SECONDS = 3600  # results and uploads stay in Gradio's cache this long, then go
+KEEP_SECONDS = 3600  # results and uploads stay in Gradio's cache this long (STUDIO_KEEP_SECONDS)
 OUTPUT_NAME = "talking-face.mp4"
+POLL_SECONDS = 0.2  # how often a running render reports progress and can be cancelled
 
 
 class PhotoUpload(gr.Image):
@@ -60,8 +64,9 @@ class StudioHandlers:
     def _render(self, photo, size, head_motion, blinks, driver, progress, *, text=None,
                 audio=None, transcript=None, rate=1.0):
         """Yields the one result, then removes its working folder: Gradio copies yielded files
-        into its own cache (served for DOWNLOAD_SECONDS) before it resumes the generator, and
-        a failed or abandoned request removes the folder too. Output names are fixed here, so
+        into its own cache (served for KEEP_SECONDS) before it resumes the generator. A
+        cancelled or abandoned request stops its render within a progress step (about 1% of the
+        frames), and it and a failed one remove the folder too. Output names are fixed here, so
         an uploaded file's name never chooses where anything is written."""
         from studio.pipeline import RenderOptions, load_photo
 
@@ -72,16 +77,62 @@ class StudioHandlers:
             size=None if size in (None, SIZES[0]) else int(size),
             still=not head_motion, blinks=bool(blinks), rate=float(rate))
         with tempfile.TemporaryDirectory(prefix="studio-") as folder:
+            render = BackgroundRender(lambda report: self.studio.render(
+                load_photo(photo, self.studio.limits),
+                os.path.join(folder, OUTPUT_NAME), text=text, audio=audio,
+                transcript=transcript, options=options, progress=report))
             try:
-                result = self.studio.render(
-                    load_photo(photo, self.studio.limits.max_photo_pixels),
-                    os.path.join(folder, OUTPUT_NAME), text=text, audio=audio,
-                    transcript=transcript, options=options,
-                    progress=lambda fraction, stage: progress(fraction, desc=stage))
+                while not render.finished.wait(POLL_SECONDS):
+                    progress(render.fraction, desc=render.stage)
+                    yield gr.skip(), gr.skip(), gr.skip()  # a moment for Gradio to cancel us
+            finally:  # GeneratorExit when the user cancels or leaves: stop the render, then clean up
+                render.stop()
+            try:
+                result = render.result()
             except StudioError as error:
                 raise gr.Error(str(error)) from None
             files = [str(result.video)] + ([str(result.subtitles)] if result.subtitles else [])
             yield str(result.video), files, result.summary()
+
+
+class RenderCancelled(Exception):
+    """Raised inside a render whose request was cancelled: the writer aborts, nothing is left."""
+
+
+class BackgroundRender:
+    """A render on its own thread, so the handler can keep yielding to Gradio (which can only
+    cancel a generator between yields) and stop the render at its next progress report."""
+
+    def __init__(self, work):
+        self.fraction, self.stage = 0.0, "starting"
+        self.finished = threading.Event()
+        self._stopping = threading.Event()
+        self._result = self._error = None
+        self._thread = threading.Thread(target=self._run, args=(work,), daemon=True)
+        self._thread.start()
+
+    def _report(self, fraction: float, stage: str) -> None:
+        if self._stopping.is_set():
+            raise RenderCancelled
+        self.fraction, self.stage = fraction, stage
+
+    def _run(self, work) -> None:
+        try:
+            self._result = work(self._report)
+        except BaseException as error:  # handed to the handler's thread by result()
+            self._error = error
+        finally:
+            self.finished.set()
+
+    def stop(self) -> None:
+        """Cancel if still running, and wait until the render has let go of its files."""
+        self._stopping.set()
+        self._thread.join()
+
+    def result(self):
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 def build_ui(handlers: StudioHandlers | None = None) -> gr.Blocks:
@@ -89,8 +140,7 @@ def build_ui(handlers: StudioHandlers | None = None) -> gr.Blocks:
 
     handlers = handlers or StudioHandlers()
     limits = Limits.from_env()
-    with gr.Blocks(title="Talking Face Studio",
-                   delete_cache=(DOWNLOAD_SECONDS // 4, DOWNLOAD_SECONDS)) as demo:
+    with gr.Blocks(title="Talking Face Studio") as demo:
         gr.Markdown("# Talking Face Studio\nOne face photo, then a script or a recording: "
                     "get a video of that face speaking it, lips in sync.")
         with gr.Row():
@@ -132,3 +182,46 @@ def build_ui(handlers: StudioHandlers | None = None) -> gr.Blocks:
                           concurrency_limit=CONCURRENT_RENDERS)
     demo.queue(max_size=QUEUE_SIZE)
     return demo
+
+
+def serve(handlers: StudioHandlers | None = None, **launch_options):
+    """Build the studio and serve it; the web server refuses uploads over the file limit before
+    they are stored. Returns the built Blocks and what `launch` returns."""
+    from studio.pipeline import Limits
+
+    demo = build_ui(handlers)
+    launched = demo.launch(show_error=True, max_file_size=f"{Limits.from_env().max_upload_mb}mb",
+                           **launch_options)
+    CacheSweeper(demo, int(os.environ.get("STUDIO_KEEP_SECONDS", KEEP_SECONDS))).start()
+    return demo, launched
+
+
+class CacheSweeper(threading.Thread):
+    """Removes uploads and results from Gradio's cache once they are `keep` seconds old (the
+    example photos stay). Gradio's own delete_cache misses both: it tracks neither uploads nor
+    what handlers return. Stops when the server closes."""
+
+    def __init__(self, demo: gr.Blocks, keep: int):
+        super().__init__(daemon=True, name="cache-sweeper")
+        self.demo, self.keep = demo, keep
+
+    def run(self) -> None:
+        while self.demo.is_running:  # until demo.close()
+            time.sleep(max(self.keep / 4, 0.5))
+            self.sweep()
+
+    def sweep(self) -> None:
+        kept = set(self.demo.keep_in_cache).union(
+            *(getattr(block, "keep_in_cache", ()) for block in self.demo.blocks.values()))
+        cutoff = time.time() - self.keep
+        for folder, _, names in os.walk(self.demo.GRADIO_CACHE):  # walk skips what vanishes
+            for name in names:
+                path = os.path.join(folder, name)
+                try:
+                    if path not in kept and os.stat(path).st_mtime < cutoff:
+                        os.unlink(path)
+                except OSError:  # taken by another request's cleanup: nothing to do
+                    continue
+            if folder != self.demo.GRADIO_CACHE:
+                with contextlib.suppress(OSError):  # removed only once empty
+                    os.rmdir(folder)

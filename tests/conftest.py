@@ -42,3 +42,9 @@ def voice():
     from studio.voice import Voice
 
     return Voice()
+
+
+def handler_result(results):
+    """A browser handler's one result, past the progress beats (gr.skip() for every output) it
+    yields while rendering; a gr.Error raises here."""
+    return next(outputs for outputs in results if not isinstance(outputs[0], dict))

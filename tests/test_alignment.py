@@ -109,3 +109,16 @@ def test_what_is_heard_does_not_depend_on_what_was_heard_before(shared_data):
         aligned.append(force_align(speech, transcript))
     assert heard[0] == heard[1] == heard[2]
     assert aligned[0] == aligned[1] == aligned[2]
+
+
+def test_a_transcript_that_cannot_be_aligned_falls_back_to_what_is_heard(studio, photo_path,
+                                                                         grid_clip, tmp_path):
+    from studio.pipeline import RenderOptions, load_photo
+
+    result = studio.render(load_photo(str(photo_path)), str(tmp_path / "out.mp4"),
+                           audio=str(grid_clip.with_suffix(".flac")),
+                           transcript="the quick brown fox jumps over the lazy dog",
+                           options=RenderOptions(driver="taem", size=128))
+    assert result.driver == "taem" and "heard in the speech instead" in result.summary()
+    cues = result.subtitles.read_text()
+    assert "the quick brown fox" in cues and "-->" in cues  # the transcript, spread over the speech

@@ -7,7 +7,7 @@ import sys
 
 import gradio as gr
 import pytest
-from conftest import ROOT
+from conftest import ROOT, handler_result
 
 from lab.bad_input import CASES, SIZE, request
 from studio.ui import StudioHandlers
@@ -27,7 +27,7 @@ def no_progress(fraction, desc=None):
 def handle(handlers, asked):
     options = (str(SIZE), True, True, "default", no_progress)
     if asked["audio"] is not None:
-        return handlers.speak_audio(asked["photo"], asked["audio"], "", *options)
+        return handlers.speak_audio(asked["photo"], asked["audio"], asked["transcript"] or "", *options)
     return handlers.speak_script(asked["photo"], asked["text"], 1.0, *options)
 
 
@@ -36,9 +36,9 @@ def test_in_the_browser(handlers, shared_data, tmp_path, case):
     results = handle(handlers, request(case, tmp_path))
     if not case.renders:
         with pytest.raises(gr.Error, match=case.expect):
-            next(results)
+            handler_result(results)
         return
-    video, files, status = next(results)
+    video, files, status = handler_result(results)
     assert os.path.getsize(video) > 0 and re.search(case.expect, status), status
     results.close()  # as when Gradio has taken its copy: the working folder goes
     assert not any(os.path.exists(f) for f in files)

@@ -154,5 +154,7 @@ def test_lips_meet_on_every_bilabial():
     phones = [Segment("sil", 0, 0.2), Segment("B", 0.2, 0.26), Segment("AA", 0.26, 0.4),
               Segment("M", 0.4, 0.43), Segment("P", 0.98, 1.0)]
     closure = bilabial_closure(phones, 25)
-    assert closure[5] == 1 and closure[10] == 1 and closure[24] == 1  # B, M, P at the clip's end
-    assert closure[7] == 0 and closure[4] == 0.5
+    assert closure[5] == closure[6] == 1  # all of B, whose frame centres are 0.22 and 0.26 s
+    assert closure[9] == closure[10] == 1  # M, shorter than a frame: the two around its middle
+    assert closure[24] == 1  # P, on the clip's last frame
+    assert closure[4] == closure[7] == closure[8] == closure[11] == closure[23] == 0.5 and closure[12] == 0

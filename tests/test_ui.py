@@ -3,6 +3,7 @@ import os
 
 import gradio as gr
 import pytest
+from conftest import handler_result
 
 from studio.ui import EXAMPLES, StudioHandlers, build_ui
 from studio.video import stream_durations
@@ -20,7 +21,7 @@ def no_progress(fraction, desc=None):
 def test_script_gives_video_and_subtitles(handlers, photo_path):
     results = handlers.speak_script(str(photo_path), "Good morning, class.", 1.2, "256", True,
                                     True, "default", no_progress)
-    video, files, status = next(results)
+    video, files, status = handler_result(results)
     assert video.endswith(".mp4") and any(f.endswith(".srt") for f in files)
     assert stream_durations(video)["audio"] > 0.8
     assert "256x256" in status
@@ -32,7 +33,7 @@ def test_script_gives_video_and_subtitles(handlers, photo_path):
 def test_recording_gives_video(handlers, photo_path, grid_clip):
     results = handlers.speak_audio(str(photo_path), str(grid_clip.with_suffix(".flac")), "",
                                    "256", False, False, "energy", no_progress)
-    video, files, status = next(results)  # the files last as long as the handler is open
+    video, files, status = handler_result(results)  # the files last as long as the handler is open
     assert files == [video]
     assert abs(stream_durations(video)["video"] - 3.0) < 0.05
     assert "energy" in status
@@ -46,7 +47,7 @@ def test_recording_gives_video(handlers, photo_path, grid_clip):
 def test_missing_input_is_a_message_in_the_page(handlers, photo_path, grid_clip, call, message):
     """(Bad inputs themselves are tests/test_bad_input.py's matrix.)"""
     with pytest.raises(gr.Error, match=message):
-        next(call(handlers, str(photo_path), grid_clip.with_suffix(".flac")))
+        handler_result(call(handlers, str(photo_path), grid_clip.with_suffix(".flac")))
 
 
 def test_limits_are_configurable_and_stated(monkeypatch):
@@ -56,9 +57,11 @@ def test_limits_are_configurable_and_stated(monkeypatch):
     monkeypatch.setenv("STUDIO_MAX_CHARS", "500")
     monkeypatch.setenv("STUDIO_MAX_PIXELS", "12000000")
     monkeypatch.setenv("STUDIO_MAX_SIDE", "768")
+    monkeypatch.setenv("STUDIO_MAX_UPLOAD_MB", "50")
     limits = Limits.from_env()
     assert limits.describe() == ("Limits: speech up to 90 s, scripts up to 500 characters, "
-                                 "photos up to 12 megapixels, video up to 768 px on the long side.")
+                                 "photos up to 12 megapixels, video up to 768 px on the long side, "
+                                 "files up to 50 MB.")
     assert limits.describe() in str(build_ui(StudioHandlers()).config)
 
 
