@@ -35,6 +35,11 @@ def phone_frames(phone: Segment, n_frames: int) -> slice:
     return slice(first, max(int(np.ceil(phone.end * FPS)), first + 1))
 
 
+def phone_middle_frame(phone: Segment, n_frames: int) -> int:
+    """The video frame at the middle of a phone (within the video)."""
+    return min(int((phone.start + phone.end) / 2 * FPS), n_frames - 1)
+
+
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     keep = np.isfinite(a) & np.isfinite(b)
     a, b = a[keep], b[keep]
