@@ -3,7 +3,8 @@ at run time from the bundled photos and real speech, and what the studio does wi
 
     python -m lab.bad_input        # writes reports/bad_input.md
 
-tests/test_bad_input.py sends the same inputs through the browser handlers and the CLI.
+tests/test_bad_input.py sends the same inputs through the browser handlers and the CLI. The
+report ends with the served studio under several users (lab/served.py).
 """
 import subprocess
 import tempfile
@@ -271,15 +272,26 @@ def markdown(report: dict) -> str:
              "non-zero (tests/test_bad_input.py). " + report["limits"], "",
              "| input | outcome |", "|---|---|"]
     for row in report["rows"]:
-        shown = row["outcome"].replace("\n\n", " ").replace("|", "\\|")
-        lines.append(f"| {row['input']} | {'video: ' if row['rendered'] else 'message: '}{shown}"
-                     f"{'' if row['as_expected'] else ' **(not as expected)**'} |")
+        lines.append(_row(row["input"], ("video: " if row["rendered"] else "message: ")
+                          + row["outcome"], row["as_expected"]))
+    lines += ["", "## The served studio", "",
+              "The same studio served on localhost (studio.ui.serve, as app.py runs it) and used by "
+              "several clients at once, gradio_client and plain HTTP (lab/served.py; "
+              "tests/test_concurrency.py asserts the same).", "",
+              "| what happens | outcome |", "|---|---|"]
+    lines += [_row(row["input"], row["outcome"], row["as_expected"]) for row in report["served"]]
     return "\n".join(lines) + "\n"
+
+
+def _row(what: str, outcome: str, as_expected: bool) -> str:
+    shown = outcome.replace("\n\n", " ").replace("|", "\\|")
+    return f"| {what} | {shown}{'' if as_expected else ' **(not as expected)**'} |"
 
 
 def main() -> int:
     import re
 
+    from lab.served import served_rows
     from studio.pipeline import Studio
 
     studio = Studio()
@@ -290,11 +302,13 @@ def main() -> int:
         rows.append({"input": case.name, "rendered": rendered, "outcome": text,
                      "as_expected": bool(rendered == case.renders and re.search(case.expect, text))})
         print(rows[-1], flush=True)
+    served = served_rows(studio, speech_path())
+    print(*served, sep="\n", flush=True)
     write_report(ROOT / "reports" / "bad_input", {
         "date": f"{datetime.now(UTC):%Y-%m-%d}", "face": FACE.name, "wide_face": WIDE_FACE.name,
         "speech_clip": SPEECH_CLIP, "size": SIZE, "script": SCRIPT, "limits": studio.limits.describe(),
-        "rows": rows}, markdown)
-    return 0 if all(row["as_expected"] for row in rows) else 1
+        "rows": rows, "served": served}, markdown)
+    return 0 if all(row["as_expected"] for row in rows + served) else 1
 
 
 if __name__ == "__main__":

@@ -136,6 +136,7 @@ def main() -> None:
                              "the first is compared with every other driver")
     parser.add_argument("--baselines", nargs="*", default=["viseme", "energy", "static"])
     parser.add_argument("--jobs", type=int, default=2, help="trainings at a time (one thread each)")
+    parser.add_argument("--out", type=Path, default=REPORT, help="report path without suffix")
     args = parser.parse_args()
     runs = list(dict.fromkeys(run for driver in args.drivers for run in runs_of(driver)))
     unknown = [run for run in runs if run not in train.RUN_TRAINING or run == "syncnet"]
@@ -154,9 +155,9 @@ def main() -> None:
         rows.append({"clip": clip.name, "fold": fold, **clip_measures(drivers, clip, data)})
         print(clip.name, " ".join(f"{d}={m['open_corr']:.2f}/{m['lmd']:.1f}" for d, m in rows[-1].items()
                                   if isinstance(m, dict)), flush=True)
-    write_report(REPORT, {"learned": args.drivers, "baselines": args.baselines, "fold_of": fold_of,
+    write_report(args.out, {"learned": args.drivers, "baselines": args.baselines, "fold_of": fold_of,
                           "rows": rows}, markdown)
-    print(f"wrote {REPORT}")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

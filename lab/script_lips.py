@@ -85,13 +85,14 @@ def render_script(studio, photo: np.ndarray, script: str, folder: Path) -> dict:
 
 
 def real_speakers(grid_limit: int | None) -> dict[str, dict]:
-    """The same tests on real lips: GRID at aligned phones, other people at recognised phones."""
-    from studio.alignment import recognize_phones
+    """The same tests on real lips: GRID at aligned phones, other people at the phones the studio
+    hears in a recording without a transcript."""
+    from studio.speech import find_phones
 
     others = split("dev-clips") + split("extra-speakers")
     people = {"grid-s1 (aligned phones)": [(c, clip_phones(c)) for c in split("grid-test")[:grid_limit]],
               "other people (recognised phones)": [
-                  (c, recognize_phones(clip_audio(c))) for c in others]}
+                  (c, find_phones(clip_audio(c), lambda _: None)) for c in others]}
     return {group: merge([phone_tests(phones, lip_gap(mouths_in_face_frames(clip_landmarks(clip))))
                           for clip, phones in clips])
             for group, clips in people.items()}

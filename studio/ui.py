@@ -39,14 +39,17 @@ class StudioHandlers:
     """Gradio event handlers. The pipeline loads its heavy parts on the first request."""
 
     def __init__(self, studio=None):
+        from studio.pipeline import Limits
+
         self._studio = studio
+        self.limits = studio.limits if studio else Limits.from_env()  # the page states these
 
     @property
     def studio(self):
         if self._studio is None:
             from studio.pipeline import Studio
 
-            self._studio = Studio()
+            self._studio = Studio(limits=self.limits)
         return self._studio
 
     def speak_script(self, photo, script, rate, size, head_motion, blinks, driver,
@@ -136,10 +139,8 @@ class BackgroundRender:
 
 
 def build_ui(handlers: StudioHandlers | None = None) -> gr.Blocks:
-    from studio.pipeline import Limits
-
     handlers = handlers or StudioHandlers()
-    limits = Limits.from_env()
+    limits = handlers.limits
     with gr.Blocks(title="Talking Face Studio") as demo:
         gr.Markdown("# Talking Face Studio\nOne face photo, then a script or a recording: "
                     "get a video of that face speaking it, lips in sync.")
@@ -187,10 +188,9 @@ def build_ui(handlers: StudioHandlers | None = None) -> gr.Blocks:
 def serve(handlers: StudioHandlers | None = None, **launch_options):
     """Build the studio and serve it; the web server refuses uploads over the file limit before
     they are stored. Returns the built Blocks and what `launch` returns."""
-    from studio.pipeline import Limits
-
+    handlers = handlers or StudioHandlers()
     demo = build_ui(handlers)
-    launched = demo.launch(show_error=True, max_file_size=f"{Limits.from_env().max_upload_mb}mb",
+    launched = demo.launch(show_error=True, max_file_size=f"{handlers.limits.max_upload_mb}mb",
                            **launch_options)
     CacheSweeper(demo, int(os.environ.get("STUDIO_KEEP_SECONDS", KEEP_SECONDS))).start()
     return demo, launched
