@@ -24,4 +24,4 @@ test: $(VENV)/installed
 	$(PY) -m pytest -q
 
 evaluate: $(VENV)/installed  # reports/evaluation.md: the drivers beside the ablations
-	$(PY) -m lab.evaluate --drivers static,energy,viseme,memory,memory-off,conv-reference
+	$(PY) -m lab.evaluate --drivers static,energy,viseme,memory,hybrid,memory-off,conv-reference

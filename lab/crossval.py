@@ -6,7 +6,8 @@ length; each run is trained once per fold, with its own recipe (lab.train), on g
 other folds' people, then measured on the held-out fold's clips at motion level, as lab.selfcheck
 does. Every clip of another person is validation exactly once. Rule-based drivers are measured on the
 same clips. Never touches grid-test or dev-clips. A driver is a run, or runs joined by '+' whose
-networks it averages, as the studio's learned drivers do.
+networks it averages, as the studio's learned drivers do; prefixed 'hybrid:', its lips are
+averaged with viseme's, as the studio's hybrid driver does.
 
 Writes reports/crossval.md: per-clip open_corr / LMD, means, and the first driver minus each other
 driver, clip by clip, with a 95% bootstrap interval. Checkpoints and curves go to .cache/crossval/,
@@ -28,7 +29,7 @@ from lab.prepare import ClipData
 from lab.reports import write_report
 from lab.selfcheck import clip_measures
 from studio.drivers import make_driver
-from studio.drivers.memory import LearnedDriver, MemoryDriver
+from studio.drivers.memory import HybridDriver, LearnedDriver, MemoryDriver, MemoryOffDriver
 from studio.networks.checkpoint import load_model
 
 FOLDS = 3
@@ -93,9 +94,18 @@ class CheckpointDriver(LearnedDriver):
         return self.models
 
 
+HYBRID = "hybrid:"  # a learned driver named with this prefix is averaged with viseme (HybridDriver)
+
+
 def runs_of(driver: str) -> list[str]:
-    """'memory+memory-2' -> ['memory', 'memory-2']: the runs whose networks the driver averages."""
-    return driver.split("+")
+    """'memory+memory-2' -> ['memory', 'memory-2']: the runs whose networks the driver averages
+    ('hybrid:memory+memory-2' too)."""
+    return driver.removeprefix(HYBRID).split("+")
+
+
+def fold_driver(driver: str, checkpoints: list[Path]):
+    learned = CheckpointDriver(checkpoints)
+    return HybridDriver(learned) if driver.startswith(HYBRID) else learned
 
 
 def markdown(report: dict) -> str:
@@ -104,7 +114,8 @@ def markdown(report: dict) -> str:
     lines = ["# Cross-validation over the other people (motion level, before rendering)", "",
              (f"The {len(rows)} extra-speaker clips, split by person into {FOLDS} folds; each run trained "
               "once per fold with the fold's people held out (grid-train and the other folds' people), "
-              "with its shipped recipe; a driver named a+b averages the networks of runs a and b. "
+              "with its shipped recipe; a driver named a+b averages the networks of runs a and b, "
+              f"and {HYBRID}a+b averages those lips with viseme's (the studio's hybrid driver). "
               "The baselines are measured on the same clips."), "",
              "Command: `python -m lab.crossval --drivers " + " ".join(learned) + "`", "",
              "| fold | people |", "|---|---|"]
@@ -131,8 +142,11 @@ def markdown(report: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--drivers", nargs="+", default=["+".join(MemoryDriver.runs), *MemoryDriver.runs],
-                        help="learned drivers, each a run or runs joined by '+' (averaged); "
+    ensemble, ablation = "+".join(MemoryDriver.runs), "+".join(MemoryOffDriver.runs)  # without the memory
+    drivers = [HYBRID + ensemble, ensemble, *MemoryDriver.runs, ablation, HYBRID + ablation]
+    parser.add_argument("--drivers", nargs="+", default=drivers,
+                        help="learned drivers, each a run or runs joined by '+' (averaged), "
+                             f"prefixed '{HYBRID}' to be averaged with viseme; "
                              "the first is compared with every other driver")
     parser.add_argument("--baselines", nargs="*", default=["viseme", "energy", "static"])
     parser.add_argument("--jobs", type=int, default=2, help="trainings at a time (one thread each)")
@@ -150,7 +164,7 @@ def main() -> None:
     rows = []
     for clip, data in people:
         fold = fold_of[prepare.person(clip.name)]
-        drivers = {driver: CheckpointDriver([checkpoints[run, fold] for run in runs_of(driver)])
+        drivers = {driver: fold_driver(driver, [checkpoints[run, fold] for run in runs_of(driver)])
                    for driver in args.drivers} | baselines
         rows.append({"clip": clip.name, "fold": fold, **clip_measures(drivers, clip, data)})
         print(clip.name, " ".join(f"{d}={m['open_corr']:.2f}/{m['lmd']:.1f}" for d, m in rows[-1].items()

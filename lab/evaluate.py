@@ -185,8 +185,8 @@ def markdown(report: dict) -> str:
                 else f"{row[c]:.2f}" for c in COLUMNS) + " |")
         lines.append("")
         per_clip = report["per_clip"][split_name]
-        if DEFAULT_SPEECH_DRIVER in summary and len(per_clip) > 1:
-            lines += paired_table(per_clip)
+        if report["reference"] in summary and len(per_clip) > 1:
+            lines += paired_table(per_clip, report["reference"])
         if len(report["renderers"]) > 1:
             lines += renderer_table(per_clip, report["renderers"])
         if len(per_clip) <= PER_CLIP_UP_TO:
@@ -223,8 +223,7 @@ def renderer_table(per_clip: dict[str, dict[str, dict[str, float]]], renderers: 
     return lines + [""]
 
 
-def paired_table(per_clip: dict[str, dict[str, dict[str, float]]],
-                 reference: str = DEFAULT_SPEECH_DRIVER) -> list[str]:
+def paired_table(per_clip: dict[str, dict[str, dict[str, float]]], reference: str) -> list[str]:
     """Markdown lines: `reference` minus each other driver (clip -> driver -> measures), per clip,
     averaged, with a 95% bootstrap interval over clips."""
     drivers = [d for d in next(iter(per_clip.values())) if d not in (REAL, REAL_LIPS, reference)]
@@ -300,7 +299,8 @@ def evaluate(splits: dict[str, list[Clip]], drivers: dict, renderers: list[str],
 
         syncnet = load_model(MODELS / SYNCNET)
     started = time.time()
-    report = {"command": command, "renderers": renderers,
+    # The default driver from speech is the reference every other driver is compared with.
+    report = {"command": command, "renderers": renderers, "reference": DEFAULT_SPEECH_DRIVER,
               "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
               "splits": {}, "clips": {}, "per_clip": {}}
     for split_name, clips in splits.items():

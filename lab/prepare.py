@@ -8,6 +8,7 @@ PREPARE_VERSION, so an interrupted run resumes and a changed input is rebuilt. N
 grid-test or dev-clips.
 """
 import argparse
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,7 +158,7 @@ def clip_data(clip: Clip) -> ClipData:
                             f["samples"], int(f["lag"]))
     data = build(clip)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial.npz")
+    partial = path.with_suffix(f".partial-{os.getpid()}.npz")  # trainings in parallel may build the same clip
     np.savez(partial, mel=data.mel, phones=data.phones, offsets=data.offsets, opening=data.opening,
              photo_rest=data.photo_rest, samples=data.samples, lag=data.lag)
     partial.replace(path)

@@ -117,12 +117,12 @@ class Batches:
     """Random batches mixing GRID and extra speakers, augmented afresh every time."""
 
     def __init__(self, grid: ChunkBank, extra: ChunkBank | None, config: TrainConfig,
-                 features, generator: torch.Generator):
-        self.grid, self.extra, self.config, self.features = grid, extra, config, features
+                 generator: torch.Generator):
+        self.grid, self.extra, self.config = grid, extra, config
         self.generator = generator
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Model input (B, 4T, F), heard phones (B, T), scaled lips (B, T, 2K), mask (B, T)."""
+        """Mel power (B, 4T, F), heard phones (B, T), scaled lips (B, T, 2K), mask (B, T)."""
         n_extra = round(self.config.batch * self.config.extra_share) if self.extra else 0
         parts = [(self.grid, self.config.batch - n_extra), (self.extra, n_extra)]
         picks = [(bank, torch.randint(len(bank), (n,), generator=self.generator))
@@ -137,7 +137,7 @@ class Batches:
         if self.config.phone_dropout:
             hidden = torch.rand(len(phones), generator=self.generator) < self.config.phone_dropout
             phones = torch.where(hidden[:, None], NO_PHONE, phones)
-        return model_input(power, self.features), phones, lips, mask.float()
+        return power, phones, lips, mask.float()
 
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -244,7 +244,7 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float, checkp
     kept = averaged.module if averaged else model  # what is validated and saved
     grid = ChunkBank(data["grid-train"], offset_scale, CHUNK_FRAMES)
     extra = ChunkBank(data["extra-train"], offset_scale, CHUNK_FRAMES // 3) if config.extra_share else None
-    batches = Batches(grid, extra, config, model.config.features, generator)
+    batches = Batches(grid, extra, config, generator)
     syncnet = None
     if run != "syncnet" and config.sync_weight:
         syncnet = load_model(CHECKPOINTS["syncnet"]).requires_grad_(False)
@@ -256,7 +256,8 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float, checkp
           + (f", {len(extra)} extra-speaker chunks" if extra else ""), flush=True)
     model.train()
     for step in range(1, config.steps + 1):
-        mel, phones, lips, mask = batches.next()
+        power, phones, lips, mask = batches.next()
+        mel = model_input(power, model.config.features)
         if run == "syncnet":
             losses = {"contrastive": model.contrastive_loss(mel, lips, mask)}
         else:
@@ -267,7 +268,8 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float, checkp
                 recall = lip_losses(recalled, lips, mask, config)
                 losses.update({f"recalled_{k}": v for k, v in recall.items()})
             if syncnet is not None:
-                losses.update(sync_losses(syncnet, mel, predicted, lips, mask, config.sync_weight))
+                losses.update(sync_losses(syncnet, model_input(power, syncnet.config.features),
+                                          predicted, lips, mask, config.sync_weight))
         optimise(model, optimiser, schedule, losses, running, config.eval_every)
         if averaged:
             averaged.update_parameters(model)

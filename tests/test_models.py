@@ -212,6 +212,20 @@ def test_a_driver_averages_its_networks(tiny_driver, grid_clip):
     np.testing.assert_allclose(tiny_driver.lip_offsets(speech, rest), np.mean(alone, axis=0), atol=1e-6)
 
 
+def test_the_hybrid_driver_is_the_mean_of_its_learned_lips_and_visemes(tiny_driver, grid_clip):
+    from studio.drivers.memory import HybridDriver
+    from studio.drivers.rules import VisemeDriver
+
+    silence = np.zeros(SAMPLE_RATE, np.float32)
+    speech = speech_of(np.concatenate([silence, decode(str(grid_clip.with_suffix(".flac")), SAMPLE_RATE)]))
+    rest = np.zeros((len(MOUTH_POINTS), 2), np.float32)
+    hybrid = HybridDriver(tiny_driver).lip_offsets(speech, rest)
+    learned, rules = tiny_driver.lip_offsets(speech, rest), VisemeDriver().lip_offsets(speech, rest)
+    assert not np.allclose(learned, rules)
+    np.testing.assert_allclose(hybrid, (learned + rules) / 2, atol=1e-6)
+    assert np.abs(hybrid[:20]).max() < 1e-6  # still and closed in the leading silence
+
+
 def test_smoothing_does_not_lag():
     from studio.drivers.memory import smooth
 

@@ -11,16 +11,17 @@ from studio.errors import StudioError
 
 _OFFERED = {"static": ("rules", "StaticDriver"), "energy": ("rules", "EnergyDriver"),
             "viseme": ("rules", "VisemeDriver"), "memory": ("memory", "MemoryDriver"),
-            "taem": ("taem", "TaemDriver")}
+            "hybrid": ("memory", "HybridDriver"), "taem": ("taem", "TaemDriver")}
 # Evaluation-only variants (ablations, references): measured beside the others, not offered.
 _ABLATIONS = {"memory-off": ("memory", "MemoryOffDriver"),
               "conv-reference": ("memory", "ConvReferenceDriver"),
               "taem-no-speaker": ("taem", "TaemNoSpeakerDriver")}
 DRIVERS = tuple(_OFFERED)
 ABLATION_DRIVERS = tuple(_ABLATIONS)
-# The best driver from speech on grid-test and on dev-clips; on other people it follows the speech
-# more closely than viseme and is level with it on LMD (reports/evaluation.md, reports/crossval.md).
-DEFAULT_SPEECH_DRIVER = "memory"
+# On people the models never heard (cross-validated by person) the hybrid follows the real lips
+# closer than memory, viseme or the still photo; on GRID's own speaker memory alone is better
+# (reports/crossval.md, reports/evaluation.md). The studio is for people in general.
+DEFAULT_SPEECH_DRIVER = "hybrid"
 DEFAULT_TEXT_DRIVER = "taem"  # the voice's own phone timing drives the frozen audio model's lips
 
 
