@@ -196,9 +196,19 @@ def normalize_text(text: str) -> str:
     'Doctor Smith paid five dollars and fifty cents at three fifteen p m.'
     """
     text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY).replace("--", ", ")
-    text = "".join(_speakable(c) for c in text)
-    for pattern, replacement in _RULES:
-        text = pattern.sub(replacement, text)
+    text = _tidy("".join(_speakable(c) for c in text))
+    while True:  # one rule's output can be another's input ("0Jr ." -> "zero Jr.")
+        spoken = text
+        for pattern, replacement in _RULES:
+            spoken = pattern.sub(replacement, spoken)
+        spoken = _tidy(spoken)
+        if spoken == text:
+            return text
+        text = spoken
+
+
+def _tidy(text: str) -> str:
+    """One space between words, none before punctuation, no repeated commas."""
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"\s+([.,?!;:])", r"\1", text)
     return re.sub(r",(?:\s*,)+", ",", text)
