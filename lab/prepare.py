@@ -158,7 +158,7 @@ def clip_data(clip: Clip) -> ClipData:
                             f["samples"], int(f["lag"]))
     data = build(clip)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".partial-{os.getpid()}.npz")  # trainings in parallel may build the same clip
+    partial = path.with_suffix(f".partial-{os.getpid()}.npz")  # two commands may build the same clip
     np.savez(partial, mel=data.mel, phones=data.phones, offsets=data.offsets, opening=data.opening,
              photo_rest=data.photo_rest, samples=data.samples, lag=data.lag)
     partial.replace(path)
@@ -167,6 +167,15 @@ def clip_data(clip: Clip) -> ClipData:
 
 def load(name: str) -> list[ClipData]:
     return [clip_data(c) for c in clips(name)]
+
+
+def build_missing(names: tuple[str, ...] = SPLITS) -> None:
+    """Build every clip of these splits not yet cached, here and once, so that trainings running
+    in parallel only read the cache instead of each building the same clips."""
+    for name in names:
+        for clip in clips(name):
+            if not _feature_path(clip).exists():
+                clip_data(clip)
 
 
 def gap_of(mouth: np.ndarray) -> np.ndarray:

@@ -364,6 +364,7 @@ def main() -> None:
     if set(args.runs) - set(RUN_TRAINING):
         parser.error(f"unknown runs: {', '.join(sorted(set(args.runs) - set(RUN_TRAINING)))}")
     runs = args.runs or list(RUN_TRAINING)
+    prepare.build_missing()
     if "syncnet" in runs:  # first: the other runs' sync loss reads it
         train_shipped("syncnet")
     in_parallel(train_shipped, [(run,) for run in runs if run != "syncnet"], args.jobs)

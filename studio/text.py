@@ -196,7 +196,7 @@ def normalize_text(text: str) -> str:
     'Doctor Smith paid five dollars and fifty cents at three fifteen p m.'
     """
     text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY).replace("--", ", ")
-    text = _tidy("".join(_speakable(c) for c in text))
+    text = "".join(_speakable(c) for c in text)
     while True:  # one rule's output can be another's input ("0Jr ." -> "zero Jr.")
         spoken = text
         for pattern, replacement in _RULES:
