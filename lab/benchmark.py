@@ -35,6 +35,7 @@ from lab.reports import write_report
 from studio.audio import FPS, SAMPLE_RATE
 from studio.drivers import DEFAULT_SPEECH_DRIVER, DEFAULT_TEXT_DRIVER
 from studio.pipeline import STAGES, Limits, RenderOptions, Studio, load_photo
+from studio.render import INTERIORS
 
 PHOTO = ROOT / "assets" / "examples" / "astronaut.jpg"
 SPEECH_SECONDS = (10, 60)
@@ -45,6 +46,8 @@ FLAT_REFERENCE_SECONDS, FLAT_MEMORY = 60, 0.10  # ... peaks within 10% of a 1-mi
 LONG_SIZE = 512
 TARGETS = {512: 0.5, 1024: 1.0}  # real-time factor each size must stay under
 COLD_START_TARGET = 20.0
+REFINED = "v3"  # the renderer with the learned mouth refiner, timed at one size and length
+REFINED_CASE, REFINED_TARGET = (60, 512), 0.25  # its real-time factor must stay under this
 SHORT_SCRIPT = "Hello there, and welcome to the studio."  # warm-up and cold start
 PARAGRAPH = ("Good morning, everyone, and welcome back to the studio. Today we will look at how a "
              "single photo can learn to speak. Dr. Smith paid $5.50 at 3:15pm on 2/3/2025, and "
@@ -80,6 +83,7 @@ class Case:
     driver: str
     audio: str | None = None
     text: str | None = None
+    renderer: str = INTERIORS[0]
 
     @property
     def label(self) -> str:
@@ -124,8 +128,8 @@ def _run(case: Case, folder: str, results) -> None:
     """In a fresh process: warm up, then render the case once and report."""
     studio = Studio(limits=Limits(max_speech_seconds=LONG_SECONDS + 1))
     photo = load_photo(str(PHOTO))
-    options = RenderOptions(size=case.size, driver=case.driver)
-    warm = RenderOptions(size=256, driver=case.driver)
+    options = RenderOptions(size=case.size, driver=case.driver, renderer=case.renderer)
+    warm = RenderOptions(size=256, driver=case.driver, renderer=case.renderer)
     if case.source == "speech":
         studio.render(photo, os.path.join(folder, "warm.mp4"), audio=speech_file(1, folder),
                       options=warm)
@@ -199,6 +203,9 @@ def cases(folder: str, quick: bool) -> list[Case]:
         for size in SIZES[:1] if quick else SIZES:
             for driver in (DEFAULT_SPEECH_DRIVER, "static"):
                 listed.append(Case("speech", seconds, size, driver, audio=audio))
+            if (seconds, size) == REFINED_CASE:
+                listed.append(Case("speech", seconds, size, DEFAULT_SPEECH_DRIVER, audio=audio,
+                                   renderer=REFINED))
     if quick:
         return listed
     for size in SIZES:
@@ -215,7 +222,13 @@ def collect(rows: list[tuple[Case, dict]], start: tuple[float, float] | None, co
             "cores": os.cpu_count(), "processor": platform.processor() or platform.machine(),
             "load": os.getloadavg()[0], "photo": PHOTO.name, "cold_start": start,
             "rows": [{"label": c.label, "source": c.source, "seconds": c.seconds, "size": c.size,
-                      "driver": c.driver, **row} for c, row in rows]}
+                      "driver": c.driver, "renderer": c.renderer, **row} for c, row in rows]}
+
+
+def shown(row: dict) -> str:
+    """The driver, and the renderer where it is not the default."""
+    renderer = row.get("renderer", INTERIORS[0])
+    return row["driver"] if renderer == INTERIORS[0] else f"{row['driver']} ({renderer})"
 
 
 def markdown(report: dict) -> str:
@@ -239,7 +252,7 @@ def markdown(report: dict) -> str:
         baseline = static.get((row["label"], row["size"]))
         ratio = row["total"] / baseline if baseline else None
         lines.append(
-            f"| {row['label']} ({row['duration']:.0f} s) | {row['size']} px | {row['driver']} | "
+            f"| {row['label']} ({row['duration']:.0f} s) | {row['size']} px | {shown(row)} | "
             + " | ".join(f"{row['stages'].get(s, 0):.1f} s" for s in STAGES)
             + f" | {row['total']:.1f} s | {row['total'] / row['duration']:.2f} | "
             + (f"{ratio:.2f}" if ratio else "-")
@@ -252,7 +265,7 @@ def markdown(report: dict) -> str:
     for row in rows:
         frames = round(row["duration"] * FPS)
         rendering = row["stages"].get("rendering", 0.0)
-        lines.append(f"| {row['label']} | {row['size']} px | {row['driver']} | {frames:,} | "
+        lines.append(f"| {row['label']} | {row['size']} px | {shown(row)} | {frames:,} | "
                      f"{1000 * rendering / frames:.1f} ms | {rendering / row['total']:.0%} |")
     lines += ["", "## Targets (2 CPU cores)", ""]
     for size, target in TARGETS.items():
@@ -262,8 +275,15 @@ def markdown(report: dict) -> str:
         if worst is not None:
             lines.append(f"- Speech at {size} px under {target}x real time: worst RTF "
                          f"{worst:.2f}, {'met' if worst < target else 'missed'}.")
+    refined = [r["total"] / r["duration"] for r in rows if r.get("renderer") == REFINED]
+    if refined:
+        seconds, size = REFINED_CASE
+        lines.append(f"- Renderer {REFINED} (the learned mouth refiner), {seconds} s of speech at "
+                     f"{size} px, under {REFINED_TARGET}x real time: RTF {max(refined):.2f}, "
+                     f"{'met' if max(refined) < REFINED_TARGET else 'missed'}.")
     peaks = sorted((r["seconds"], r["peak_mb"]) for r in rows
-                   if r["source"] == "speech" and r["size"] == LONG_SIZE and r["driver"] != "static")
+                   if r["source"] == "speech" and r["size"] == LONG_SIZE and r["driver"] != "static"
+                   and r.get("renderer", INTERIORS[0]) == INTERIORS[0])
     if len(peaks) > 1:
         reference = dict(peaks).get(FLAT_REFERENCE_SECONDS)
         growth = peaks[-1][1] / reference - 1 if reference else None
@@ -292,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         for case in cases(folder, args.quick):
             row = measure(case, folder)
             rows.append((case, row))
-            print(f"{case.label} at {case.size} px, {case.driver}: {row['total']:.1f} s "
+            print(f"{case.label} at {case.size} px, {case.driver} ({case.renderer}): {row['total']:.1f} s "
                   f"(RTF {row['total'] / row['duration']:.2f}), peak {row['peak_mb']:.0f} MB",
                   flush=True)
     start = None if args.quick else cold_start()

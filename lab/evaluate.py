@@ -18,13 +18,13 @@ import cv2
 import numpy as np
 
 from lab.dataset import ROOT, Clip, clip_audio, clip_landmarks, split
-from lab.measures import mouth_box, paired_difference, psnr, ssim, sync_measures
+from lab.measures import aligned_mouths, mouth_box, paired_difference, psnr, ssim, sync_measures
 from lab.reports import write_report
 from studio.audio import SAMPLE_RATE, frame_count, frame_loudness_db
 from studio.drivers import ABLATION_DRIVERS, DEFAULT_SPEECH_DRIVER, DRIVERS, make_driver
 from studio.errors import StudioError
 from studio.face import FaceMesh, FaceTracker
-from studio.geometry import mouths_in_face_frames
+from studio.geometry import FaceFrame, mouths_in_face_frames
 from studio.hub import MODELS
 from studio.render import FACE_OVAL, INTERIORS, FramePose, PhotoRenderer
 from studio.speech import Speech, time_phones
@@ -32,13 +32,14 @@ from studio.video import read_frames
 
 REPORTS = ROOT / "reports"
 COLUMNS = ("open_corr", "best_lag", "lmd", "amplitude", "detect", "mouth_psnr", "mouth_ssim",
-           "outside_psnr", "outside_diff", "silence_flicker", "sync_offset", "sync_distance",
-           "sync_confidence")
+           "aligned_psnr", "aligned_ssim", "outside_psnr", "outside_diff", "silence_flicker",
+           "sync_offset", "sync_distance", "sync_confidence")
 SYNCNET = "syncnet.pt"  # the studio's SyncNet (studio/networks/syncnet.py), the LSE-style sync evaluator
 PAIRED = ("open_corr", "lmd")  # the default driver against each other one, clip by clip
 PER_CLIP_UP_TO = 10  # splits this small also get a per-clip table: one clip can move their mean
 REAL = "real"  # the recording itself
 REAL_LIPS = "real-lips"  # the renderer driven by the clip's own landmarks
+STATIC = "static"  # the photo, unchanged: not rendered
 SILENCE_BELOW_PEAK_DB = 35.0  # frames this far under the clip's loud frames count as silence
 
 
@@ -77,6 +78,7 @@ class ClipTruth:
     frames: list[np.ndarray]
     landmarks: np.ndarray  # (T, 478, 2), NaN where the real clip shows no face
     photo: np.ndarray
+    photo_frame: FaceFrame  # where a still-headed render's face is
     outside: np.ndarray  # mask of pixels away from the face
     silent: np.ndarray  # (T,) frames of silence
     samples: np.ndarray  # 16 kHz speech
@@ -95,15 +97,18 @@ def evaluate_clip(clip: Clip, drivers: dict, renderers: list[str], face_mesh: Fa
     # with a face is (measures skip frames where the real clip shows no face).
     photo = real_frames[int(np.argmax(np.isfinite(real_landmarks[:, 0, 0])))]
     photo_landmarks = face_mesh.locate(photo).landmarks
-    truth = ClipTruth(real_frames[:n], real_landmarks, photo,
+    truth = ClipTruth(real_frames[:n], real_landmarks, photo, FaceFrame.of(photo_landmarks),
                       outside_face_mask(photo_landmarks, photo.shape), silent_frames(samples, n), samples)
     speech = clip_speech(clip, samples, any(d.needs_phones for d in drivers.values()))
     results = {REAL: measure(iter(truth.frames), truth, syncnet, is_real=True)}
+    if STATIC in drivers:  # the protocol's lower bound: the photo, unchanged
+        results[STATIC] = measure((photo for _ in range(n)), truth, syncnet)
     for renderer_name in renderers:
         renderer = PhotoRenderer(photo, photo_landmarks, renderer_name, refiner)
         bound = {name: driver.for_photo(photo, photo_landmarks) if hasattr(driver, "for_photo") else driver
                  for name, driver in drivers.items()}
-        motions = {name: driver.lip_offsets(speech, renderer.rest_mouth) for name, driver in bound.items()}
+        motions = {name: driver.lip_offsets(speech, renderer.rest_mouth) for name, driver in bound.items()
+                   if name != STATIC}
         motions[REAL_LIPS] = real_lip_offsets(real_landmarks, renderer.rest_mouth)
         for name, offsets in motions.items():
             frames = (renderer.frame(FramePose(offsets[k])) for k in range(n))
@@ -114,7 +119,8 @@ def evaluate_clip(clip: Clip, drivers: dict, renderers: list[str], face_mesh: Fa
 
 def measure(frames, truth: ClipTruth, syncnet, is_real: bool = False) -> dict[str, float]:
     """All measures of one generated frame sequence against the real clip."""
-    tracked, mouth_psnr, mouth_ssim, outside_psnr, outside_diff, flicker = [], [], [], [], [], []
+    tracked, outside_psnr, outside_diff, flicker = [], [], [], []
+    mouth_psnr, mouth_ssim, aligned_psnr, aligned_ssim = [], [], [], []
     previous = None
     with FaceTracker() as tracker:
         for k, frame in enumerate(frames):
@@ -125,6 +131,10 @@ def measure(frames, truth: ClipTruth, syncnet, is_real: bool = False) -> dict[st
                 mouth, real = frame[y0:y1, x0:x1], truth.frames[k][y0:y1, x0:x1]
                 mouth_psnr.append(psnr(mouth, real))
                 mouth_ssim.append(ssim(mouth, real))
+                own_frame = FaceFrame.of(truth.landmarks[k]) if is_real else truth.photo_frame
+                ours, theirs = aligned_mouths(frame, own_frame, truth.frames[k], truth.landmarks[k])
+                aligned_psnr.append(psnr(ours, theirs))
+                aligned_ssim.append(ssim(ours, theirs))
                 if previous is not None and truth.silent[k]:
                     flicker.append(np.abs(mouth.astype(np.float32) - previous[y0:y1, x0:x1]).mean())
             if not is_real:
@@ -135,6 +145,7 @@ def measure(frames, truth: ClipTruth, syncnet, is_real: bool = False) -> dict[st
     tracked = np.stack(tracked)
     row = sync_measures(truth.landmarks, tracked)
     row.update(mouth_psnr=_mean(mouth_psnr), mouth_ssim=_mean(mouth_ssim),
+               aligned_psnr=_mean(aligned_psnr), aligned_ssim=_mean(aligned_ssim),
                outside_psnr=_mean(outside_psnr), outside_diff=_mean(outside_diff),
                silence_flicker=_mean(flicker))
     if syncnet is not None:
@@ -162,11 +173,15 @@ def markdown(report: dict) -> str:
              f"Generated by `{report['command']}` on {report['date']} "
              f"({report['seconds']:.0f} s). Protocol: ../shared/docs/evaluation.md; frame 0 of each "
              "real clip is the photo, its own audio drives it; head still, no blinks; frames "
-             "measured as rendered. `real` is the recording itself (upper bound).", "",
+             "measured as rendered. `real` is the recording itself (upper bound); `static` the "
+             "photo, unchanged (lower bound).", "",
              "open_corr: correlation of mouth opening with the real clip at lag 0 (higher is "
              "better); best_lag: lag in frames with the best correlation; LMD: lip landmark "
              "distance x1000 (lower is better); amplitude: std ratio of opening (1.0 is right); "
-             "detect: frames with a face found; mouth PSNR/SSIM vs the real frames; outside PSNR: "
+             "detect: frames with a face found; mouth PSNR/SSIM vs the real frames, in the box around the "
+             "real lips; aligned PSNR/SSIM: the same box with each frame cut in its own face frame "
+             "(LMD's alignment), so the real head's motion, which no still-headed render follows, "
+             "is not counted as mouth error; outside PSNR: "
              "pixels away from the face vs the photo (100 = identical); outside_diff: their mean "
              "absolute difference (grey levels); silence_flicker: mean "
              "absolute change of the mouth region between frames during silence (grey levels); "
@@ -176,13 +191,15 @@ def markdown(report: dict) -> str:
              f"`{REAL_LIPS}`: the renderer driven by the clip's own landmarks, so the renderer "
              "alone is judged.", ""]
     for split_name, summary in report["splits"].items():
+        columns = [c for c in COLUMNS if c in next(iter(summary.values()))]  # older reports had fewer
         lines += [f"## {split_name} ({report['clips'][split_name]} clips)", "",
-                  "| driver | " + " | ".join(COLUMNS) + " |",
-                  "|---|" + "---|" * len(COLUMNS)]
+                  "| driver | " + " | ".join(columns) + " |",
+                  "|---|" + "---|" * len(columns)]
         for driver, row in summary.items():
             lines.append(f"| {driver} | " + " | ".join(
-                f"{row[c]:.3f}" if c in ("open_corr", "amplitude", "detect", "mouth_ssim", "sync_confidence")
-                else f"{row[c]:.2f}" for c in COLUMNS) + " |")
+                f"{row[c]:.3f}" if c in ("open_corr", "amplitude", "detect", "mouth_ssim", "aligned_ssim",
+                                          "sync_confidence")
+                else f"{row[c]:.2f}" for c in columns) + " |")
         lines.append("")
         per_clip = report["per_clip"][split_name]
         if report["reference"] in summary and len(per_clip) > 1:
@@ -202,21 +219,25 @@ def clip_by_clip(per_clip: dict[str, dict[str, dict[str, float]]], a: str, b: st
     return paired_difference(pairs[:, 0], pairs[:, 1])
 
 
+IMAGE = ("mouth_psnr", "mouth_ssim", "aligned_psnr", "aligned_ssim")  # what a renderer changes
+
+
 def renderer_table(per_clip: dict[str, dict[str, dict[str, float]]], renderers: list[str]) -> list[str]:
     """Markdown lines: each driver through the first renderer minus itself through the others, and
-    minus the still photo through each renderer, on mouth PSNR and SSIM, per clip, averaged, with a
-    95% bootstrap interval over clips."""
+    minus the still photo, on the image measures, per clip, averaged, with a 95% bootstrap
+    interval over clips."""
     rows = next(iter(per_clip.values()))
     first, others = renderers[0], renderers[1:]
-    drivers = [d.rsplit(" (", 1)[0] for d in rows
-               if d.endswith(f" ({first})") and not d.startswith("static ")]
+    drivers = [d.rsplit(" (", 1)[0] for d in rows if d.endswith(f" ({first})")]
+    measures = [m for m in IMAGE if m in rows[f"{drivers[0]} ({first})"]]  # older reports had fewer
     lines = [f"Renderer `{first}` minus the others, clip by clip: mean [95% bootstrap interval over clips] "
-             "(above 0 is better):", "", "| comparison | mouth_psnr | mouth_ssim |", "|---|---|---|"]
+             "(above 0 is better):", "", "| comparison | " + " | ".join(measures) + " |",
+             "|---|" + "---|" * len(measures)]
     for driver in drivers:
         for a, b in [(f"{driver} ({first})", f"{driver} ({r})") for r in others] + [
-                (f"{driver} ({first})", f"static ({r})") for r in renderers if f"static ({r})" in rows]:
+                (f"{driver} ({r})", STATIC) for r in renderers if STATIC in rows]:
             cells = []
-            for measure in ("mouth_psnr", "mouth_ssim"):
+            for measure in measures:
                 mean, low, high = clip_by_clip(per_clip, a, b, measure)
                 cells.append(f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]")
             lines.append(f"| {a} - {b} | " + " | ".join(cells) + " |")

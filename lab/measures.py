@@ -15,6 +15,7 @@ from studio.phonemes import Segment
 
 MAX_LAG = 5
 PSNR_CAP = 100.0  # dB reported for identical pixels
+MOUTH_MARGIN = 0.25  # share of the lips' size the mouth box extends beyond them
 
 
 def opening_series(landmarks: np.ndarray) -> np.ndarray:
@@ -123,11 +124,36 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean((2 * mx * my + c1) * (2 * cxy + c2) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))))
 
 
-def mouth_box(landmarks: np.ndarray, shape: tuple[int, ...],
-              margin: float = 0.25) -> tuple[int, int, int, int]:
-    """A box around the lip points (from the real frame's landmarks), widened by `margin`."""
-    lips = landmarks[list(LIP_POINTS)]
+def _lip_extent(lips: np.ndarray, margin: float) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1) around lip points, widened by `margin` (and downwards by a tenth of the
+    width more: the chin moves with the lips)."""
     (x0, y0), (x1, y1) = lips.min(axis=0), lips.max(axis=0)
     dx, dy = (x1 - x0) * margin, (y1 - y0) * margin + (x1 - x0) * 0.1
-    return (int(max(0, x0 - dx)), int(max(0, y0 - dy)),
-            int(min(shape[1], x1 + dx)), int(min(shape[0], y1 + dy)))
+    return x0 - dx, y0 - dy, x1 + dx, y1 + dy
+
+
+def mouth_box(landmarks: np.ndarray, shape: tuple[int, ...],
+              margin: float = MOUTH_MARGIN) -> tuple[int, int, int, int]:
+    """A box around the lip points (from the real frame's landmarks), widened by `margin`."""
+    x0, y0, x1, y1 = _lip_extent(landmarks[list(LIP_POINTS)], margin)
+    return (int(max(0, x0)), int(max(0, y0)), int(min(shape[1], x1)), int(min(shape[0], y1)))
+
+
+def aligned_mouths(generated: np.ndarray, generated_frame: FaceFrame, real: np.ndarray,
+                   real_landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mouth region of a generated and a real frame, each cut in its own face frame (eyes
+    levelled, centred on the stable points, scaled by the inter-ocular distance: LMD's alignment)
+    at the generated frame's resolution. The box is mouth_box's, from the real frame's lips; the
+    real head's motion, which a still-headed render cannot follow, no longer counts as mouth error."""
+    real_frame = FaceFrame.of(real_landmarks)
+    x0, y0, x1, y1 = _lip_extent(real_frame.to_face(real_landmarks[list(LIP_POINTS)]), MOUTH_MARGIN)
+    k = generated_frame.scale  # crop pixels per face unit
+    size = (int(np.ceil((x1 - x0) * k)), int(np.ceil((y1 - y0) * k)))
+
+    def cut(image: np.ndarray, frame: FaceFrame) -> np.ndarray:
+        linear = frame.rotation * (k / frame.scale)
+        offset = -linear @ frame.origin - np.array([x0, y0]) * k
+        matrix = np.concatenate([linear, offset[:, None]], axis=1).astype(np.float32)
+        return cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    return cut(generated, generated_frame), cut(real, real_frame)

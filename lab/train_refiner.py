@@ -29,7 +29,7 @@ from torch.nn import functional as F
 
 from lab.crossval import FOLDS, folds_by_frames
 from lab.dataset import CACHE, ROOT, Clip, cache_path, clip_landmarks, split
-from lab.evaluate import REAL, evaluate_clip, real_lip_offsets, renderer_table
+from lab.evaluate import IMAGE, REAL, STATIC, evaluate_clip, real_lip_offsets, renderer_table
 from lab.measures import mouth_box
 from lab.prepare import HELD_OUT_SPEAKERS, person
 from lab.reports import write_report
@@ -102,7 +102,7 @@ def clip_samples(clip: Clip, pairs: tuple[int, int]) -> Path:
             renderer = PhotoRenderer(photo, mesh.locate(photo).landmarks, "v2")
         except StudioError:
             continue
-        refinement = MouthRefinement(renderer, untrained)
+        refinement = MouthRefinement(renderer.mesh, photo, untrained)
         photo_crop = refinement.crop(renderer.frame_of_face).cut(photo)
         for target in rng.choice(faces, pairs[1]):
             pose = FramePose(real_lip_offsets(landmarks[target:target + 1], renderer.rest_mouth)[0])
@@ -331,40 +331,43 @@ def markdown(rows: dict[str, dict[str, dict[str, float]]]) -> str:
     held-out clips, and the paired differences with 95% bootstrap intervals over clips."""
     folds = fold_of()
     names = [n for n in next(iter(rows.values())) if n != REAL]
-    columns = ("mouth_psnr", "mouth_ssim", "outside_diff", "silence_flicker", "detect", "open_corr", "lmd")
+    columns = IMAGE + ("outside_diff", "silence_flicker", "detect", "open_corr", "lmd")
     mean = {n: {c: float(np.nanmean([r[n][c] for r in rows.values()])) for c in columns} for n in names}
     lines = ["# Mouth refiner cross-validated by person", "",
              f"The {len(rows)} clips of other people, split by person into {FOLDS} folds as lab.crossval "
              "splits them; one refiner trained per fold on grid-train and the other folds' people, then each "
              "held-out clip rendered through the studio's evaluation (frame 0 the photo, head still) with "
              "renderer v3 (that fold's refiner) and v2. `real-lips` drives the renderer with the clip's own "
-             "landmarks; `memory` is the shipped driver (trained on extra-train's audio and lips, not on "
-             "these refiners' held-out pixels).", "",
+             "landmarks; `hybrid` is the shipped default driver (its networks trained on extra-train's "
+             "audio and lips, not on these refiners' held-out pixels); `static` is "
+             "the photo, unchanged. aligned_psnr / aligned_ssim cut each frame's mouth box in its "
+             "own face frame, so the real head's motion is not counted as mouth error "
+             "(lab.measures.aligned_mouths).", "",
              "Command: `python -m lab.train_refiner --crossval`", "",
              "| row | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     lines += [f"| {n} | " + " | ".join(f"{mean[n][c]:.3f}" for c in columns) + " |" for n in names]
     lines += [""] + renderer_table(rows, ["v3", "v2"])
-    drivers = sorted({n.split(" (")[0] for n in names} - {"static"})
-    lines += ["", "Per clip, mouth PSNR: v3 / v2 (static through v2):", "",
+    drivers = sorted({n.split(" (")[0] for n in names} - {STATIC})
+    lines += ["", "Per clip, aligned mouth PSNR: v3 / v2 (static):", "",
               "| clip | fold | " + " | ".join(drivers) + " |", "|---|---|" + "---|" * len(drivers)]
     for clip, r in rows.items():
         lines.append(f"| {clip.split('/')[-1]} | {folds[person(clip)]} | " + " | ".join(
-            f"{r[f'{d} (v3)']['mouth_psnr']:.2f} / {r[f'{d} (v2)']['mouth_psnr']:.2f} "
-            f"({r['static (v2)']['mouth_psnr']:.2f})" for d in drivers) + " |")
+            f"{r[f'{d} (v3)']['aligned_psnr']:.2f} / {r[f'{d} (v2)']['aligned_psnr']:.2f} "
+            f"({r[STATIC]['aligned_psnr']:.2f})" for d in drivers) + " |")
     return "\n".join(lines) + "\n"
 
 
 def crossval(jobs: int) -> None:
-    from studio.drivers import make_driver
+    from studio.drivers import DEFAULT_SPEECH_DRIVER, make_driver
 
     checkpoints = in_parallel(train_task, [("shipped",)] + [(fold,) for fold in range(FOLDS)], jobs)[1:]
     folds = fold_of()
-    drivers = {name: make_driver(name) for name in ("static", "memory")}
+    drivers = {name: make_driver(name) for name in (STATIC, DEFAULT_SPEECH_DRIVER)}
     mesh, rows = FaceMesh(), {}
     for clip in other_people():
         refiner = load_model(checkpoints[folds[person(clip.name)]])
         rows[clip.name] = evaluate_clip(clip, drivers, ["v3", "v2"], mesh, None, refiner)
-        print(clip.name, " ".join(f"{n}={m['mouth_psnr']:.2f}" for n, m in rows[clip.name].items()),
+        print(clip.name, " ".join(f"{n}={m['aligned_psnr']:.2f}" for n, m in rows[clip.name].items()),
               flush=True)
     write_report(REPORT, rows, markdown)
     print(f"wrote {REPORT}")

@@ -43,3 +43,28 @@ def test_paired_difference_is_the_mean_gap_with_an_interval_around_it():
     mean, low, high = paired_difference(a, np.array([0.4, 0.7, 0.2, 0.5, 0.3]))
     assert mean == pytest.approx(0.2) and low < mean < high  # the gap varies by clip: an interval
     assert paired_difference(a, a[::-1]) == paired_difference(a, a[::-1])  # a fixed seed: reports repeat
+
+
+def test_aligned_mouths_do_not_count_head_motion_as_mouth_error(photo_path):
+    """The same face moved by a head turn and shift: far apart in the fixed box, alike once each
+    frame is cut in its own face frame."""
+    import cv2
+
+    from lab.measures import aligned_mouths, mouth_box, psnr
+    from studio.face import FaceMesh
+    from studio.geometry import FaceFrame
+    from studio.pipeline import load_photo
+
+    photo = load_photo(str(photo_path))
+    landmarks = FaceMesh().locate(photo).landmarks
+    centre = tuple(float(c) for c in landmarks.mean(axis=0))
+    motion = cv2.getRotationMatrix2D(centre, 4.0, 1.0)
+    motion[:, 2] += (6.0, -5.0)
+    moved = cv2.warpAffine(photo, motion, photo.shape[1::-1], flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+    moved_landmarks = landmarks @ motion[:, :2].T + motion[:, 2]
+    x0, y0, x1, y1 = mouth_box(moved_landmarks, photo.shape)
+    fixed_box = psnr(photo[y0:y1, x0:x1], moved[y0:y1, x0:x1])
+    ours, theirs = aligned_mouths(photo, FaceFrame.of(landmarks), moved, moved_landmarks)
+    assert ours.shape == theirs.shape and min(ours.shape[:2]) > 20
+    assert psnr(ours, theirs) > 30 > fixed_box + 5

@@ -1,5 +1,6 @@
 """The mouth refiner (renderer v3): shapes and paste-back with a tiny random network, and the shipped
 network on a real photo with the real face mesh."""
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -95,7 +96,10 @@ def test_refined_frames_change_only_the_mouth_crop(photo, landmarks):
         outside = np.ones_like(changed)
         outside[y0:y1, x0:x1] = False
         assert not changed[outside].any()
-        assert not changed[~refined.refinement.inside_ring[..., 0].astype(bool)].any()
+        face = np.zeros(photo.shape[:2], np.uint8)
+        oval = refined.mesh.head_motion(refined.refinement.oval, head)
+        cv2.fillPoly(face, [np.round(oval).astype(np.int32)], 1)
+        assert not changed[cv2.dilate(face, np.ones((5, 5), np.uint8)) == 0].any()
 
 
 def test_shipped_refiner_keeps_a_real_face_readable_and_driven(photo, landmarks, face_mesh):
@@ -110,3 +114,20 @@ def test_shipped_refiner_keeps_a_real_face_readable_and_driven(photo, landmarks,
     plain = PhotoRenderer(photo, landmarks, "v2").frame(pose(renderer, 0.0))
     x0, y0, x1, y1 = mouth_box(landmarks, photo.shape)
     assert psnr(renderer.frame(pose(renderer, 0.0))[y0:y1, x0:x1], plain[y0:y1, x0:x1]) > 25
+
+
+def test_training_samples_pair_a_warped_reference_with_the_real_target(shared_data, monkeypatch, tmp_path):
+    """lab.train_refiner's samples from a real GRID clip: the v2 warp of a reference frame to a
+    target frame's lips, the photo's crop and the real target crop, all the refiner's size."""
+    from lab import dataset, train_refiner
+
+    monkeypatch.setattr(dataset, "CACHE", tmp_path)
+    path = train_refiner.clip_samples(dataset.grid_clip("bbaf2n"), (1, 3))
+    samples = np.load(path)
+    size = train_refiner.CONFIG.size
+    assert samples["warped"].shape == samples["photo"].shape == samples["target"].shape == (3, size, size, 3)
+    assert samples["geometry"].shape == (3, size, size, 2) and samples["geometry"].max() == 255
+    x0, y0, x1, y1 = samples["box"].T
+    assert (x0 >= 0).all() and (y0 >= 0).all() and (x1 <= size).all() and (y1 <= size).all()
+    assert (x0 < x1).all() and (y0 < y1).all()
+    assert not np.array_equal(samples["warped"], samples["target"])

@@ -16,7 +16,7 @@ from studio.networks.mouth_refiner import (
     lips_centre,
     refiner_input,
 )
-from studio.render.mesh import FramePose, WarpMesh
+from studio.render.mesh import FACE_OVAL, FramePose, WarpMesh
 
 REFINER_FILE = "mouth_refiner.pt"
 
@@ -30,20 +30,27 @@ def shipped_refiner() -> MouthRefiner:
 
 class MouthRefinement:
     """Renderer v3's last step: the learned refiner corrects the mouth crop of a rendered frame,
-    and the correction is pasted back, feathered, at the photo's own resolution; nothing outside
-    the head ring changes."""
+    and the correction is pasted back, feathered, at the photo's own resolution; it stays inside
+    the face oval (moved with the head), so neck and background are left as the warp left them."""
 
     def __init__(self, mesh: WarpMesh, photo: np.ndarray, refiner: MouthRefiner):
         self.mesh, self.refiner = mesh, refiner
         self.centre = lips_centre(mesh.rest_mouth)
         self.photo_crop = refiner_input(self.crop(mesh.frame_of_face).cut(photo))
         self.feather = feather(refiner.config.size)[..., None]
-        inside = np.zeros(photo.shape[:2], np.uint8)
-        cv2.fillPoly(inside, [np.round(mesh.ring).astype(np.int32)], 1)
-        self.inside_ring = cv2.erode(inside, np.ones((3, 3), np.uint8))[..., None].astype(np.float32)
+        self.oval = mesh.landmarks[list(FACE_OVAL)]
 
     def crop(self, frame: FaceFrame) -> MouthCrop:
         return MouthCrop.of(frame, self.centre, self.refiner.config)
+
+    def inside_face(self, box: tuple[int, int, int, int], pose: FramePose) -> np.ndarray:
+        """(h, w, 1) float 0..1 over the image pixels of `box`: inside the face oval, moved with the
+        head, where the correction applies."""
+        x0, y0, x1, y1 = box
+        oval = self.mesh.head_motion(self.oval, pose.head) - np.array([x0, y0], np.float32)
+        inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillPoly(inside, [np.round(oval * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
+        return (inside / np.float32(255))[..., None]
 
     def inputs(self, image: np.ndarray, pose: FramePose) -> tuple[MouthCrop, np.ndarray, np.ndarray]:
         """The crop of a rendered frame, its warped pixels (uint8) and the pose's lip geometry."""
@@ -59,5 +66,5 @@ class MouthRefinement:
                                   torch.from_numpy(geometry).permute(2, 0, 1)[None])
         change = (refined[0].permute(1, 2, 0).numpy() * 255 - warped) * self.feather
         x0, y0, x1, y1 = box = crop.image_box(image.shape)
-        change = crop.to_image(change, box) * self.inside_ring[y0:y1, x0:x1]
+        change = crop.to_image(change, box) * self.inside_face(box, pose)
         image[y0:y1, x0:x1] = np.clip(image[y0:y1, x0:x1] + np.round(change), 0, 255).astype(np.uint8)
