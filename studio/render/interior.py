@@ -196,7 +196,6 @@ def _lip_edges_trimmed(mouth: np.ndarray) -> np.ndarray:
     return trimmed
 
 
-
 def without_mouth_opening(photo: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """The photo with its own lip gap (teeth, cavity) filled from the lips around it, so a
     mouth that closes never drags the old opening's dark pixels along; the renderer paints
