@@ -225,9 +225,13 @@ def collect(rows: list[tuple[Case, dict]], start: tuple[float, float] | None, co
                       "driver": c.driver, "renderer": c.renderer, **row} for c, row in rows]}
 
 
+def renderer_of(row: dict) -> str:
+    return row.get("renderer", INTERIORS[0])  # reports from before v3 was timed name none
+
+
 def shown(row: dict) -> str:
     """The driver, and the renderer where it is not the default."""
-    renderer = row.get("renderer", INTERIORS[0])
+    renderer = renderer_of(row)
     return row["driver"] if renderer == INTERIORS[0] else f"{row['driver']} ({renderer})"
 
 
@@ -275,7 +279,7 @@ def markdown(report: dict) -> str:
         if worst is not None:
             lines.append(f"- Speech at {size} px under {target}x real time: worst RTF "
                          f"{worst:.2f}, {'met' if worst < target else 'missed'}.")
-    refined = [r["total"] / r["duration"] for r in rows if r.get("renderer") == REFINED]
+    refined = [r["total"] / r["duration"] for r in rows if renderer_of(r) == REFINED]
     if refined:
         seconds, size = REFINED_CASE
         lines.append(f"- Renderer {REFINED} (the learned mouth refiner), {seconds} s of speech at "
@@ -283,7 +287,7 @@ def markdown(report: dict) -> str:
                      f"{'met' if max(refined) < REFINED_TARGET else 'missed'}.")
     peaks = sorted((r["seconds"], r["peak_mb"]) for r in rows
                    if r["source"] == "speech" and r["size"] == LONG_SIZE and r["driver"] != "static"
-                   and r.get("renderer", INTERIORS[0]) == INTERIORS[0])
+                   and renderer_of(r) == INTERIORS[0])
     if len(peaks) > 1:
         reference = dict(peaks).get(FLAT_REFERENCE_SECONDS)
         growth = peaks[-1][1] / reference - 1 if reference else None

@@ -106,9 +106,8 @@ def evaluate_clip(clip: Clip, drivers: dict, renderers: list[str], face_mesh: Fa
     for renderer_name in renderers:
         renderer = PhotoRenderer(photo, photo_landmarks, renderer_name, refiner)
         bound = {name: driver.for_photo(photo, photo_landmarks) if hasattr(driver, "for_photo") else driver
-                 for name, driver in drivers.items()}
-        motions = {name: driver.lip_offsets(speech, renderer.rest_mouth) for name, driver in bound.items()
-                   if name != STATIC}
+                 for name, driver in drivers.items() if name != STATIC}
+        motions = {name: driver.lip_offsets(speech, renderer.rest_mouth) for name, driver in bound.items()}
         motions[REAL_LIPS] = real_lip_offsets(real_landmarks, renderer.rest_mouth)
         for name, offsets in motions.items():
             frames = (renderer.frame(FramePose(offsets[k])) for k in range(n))
@@ -180,13 +179,12 @@ def markdown(report: dict) -> str:
              "open_corr: correlation of mouth opening with the real clip at lag 0 (higher is "
              "better); best_lag: lag in frames with the best correlation; LMD: lip landmark "
              "distance x1000 (lower is better); amplitude: std ratio of opening (1.0 is right); "
-             + ("detect: frames with a face found; mouth PSNR/SSIM vs the real frames, in the box "
-                "around the real lips; aligned PSNR/SSIM: the same box with each frame cut in its own "
-                "face frame (LMD's alignment), so the real head's motion, which no still-headed render "
-                "follows, is not counted as mouth error; outside PSNR: " if aligned else
-                "detect: frames with a face found; mouth PSNR/SSIM vs the real frames; outside PSNR: ")
-             + "pixels away from the face vs the photo (100 = identical); outside_diff: their mean "
-             "absolute difference (grey levels); silence_flicker: mean "
+             "detect: frames with a face found; mouth PSNR/SSIM vs the real frames"
+             + (", in the box around the real lips; aligned PSNR/SSIM: the same box with each frame "
+                "cut in its own face frame (LMD's alignment), so the real head's motion, which no "
+                "still-headed render follows, is not counted as mouth error" if aligned else "")
+             + "; outside PSNR: pixels away from the face vs the photo (100 = identical); "
+             "outside_diff: their mean absolute difference (grey levels); silence_flicker: mean "
              "absolute change of the mouth region between frames during silence (grey levels); "
              "sync_offset / sync_distance / sync_confidence: the studio's SyncNet on the tracked lip "
              "landmarks against the audio, LSE-style (offset in frames at the smallest distance, "

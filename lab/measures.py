@@ -151,9 +151,7 @@ def aligned_mouths(generated: np.ndarray, generated_frame: FaceFrame, real: np.n
     size = (int(np.ceil((x1 - x0) * k)), int(np.ceil((y1 - y0) * k)))
 
     def cut(image: np.ndarray, frame: FaceFrame) -> np.ndarray:
-        linear = frame.rotation * (k / frame.scale)
-        offset = -linear @ frame.origin - np.array([x0, y0]) * k
-        matrix = np.concatenate([linear, offset[:, None]], axis=1).astype(np.float32)
-        return cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.warpAffine(image, frame.crop_matrix(np.array([x0, y0]), k), size, flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
 
     return cut(generated, generated_frame), cut(real, real_frame)

@@ -66,6 +66,13 @@ class FaceFrame:
     def to_image(self, points: np.ndarray) -> np.ndarray:
         return (points * self.scale @ self.rotation + self.origin).astype(np.float32)
 
+    def crop_matrix(self, corner: np.ndarray, pixels_per_unit: float) -> np.ndarray:
+        """(2, 3) affine from image pixels to an upright crop whose top-left is `corner` (face
+        frame), at `pixels_per_unit` crop pixels per face unit."""
+        linear = self.rotation * (pixels_per_unit / self.scale)
+        offset = -linear @ self.origin - np.asarray(corner) * pixels_per_unit
+        return np.concatenate([linear, offset[:, None]], axis=1).astype(np.float32)
+
 
 def mouth_opening(landmarks: np.ndarray) -> float | np.ndarray:
     """Inner-lip gap over inter-ocular distance (the evaluation's `open`); works on (..., 478, 2)."""

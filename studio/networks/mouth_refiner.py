@@ -46,10 +46,8 @@ class MouthCrop:
     def of(cls, frame: FaceFrame, centre: np.ndarray, config: MouthRefinerConfig) -> "MouthCrop":
         """`centre`: the lips' centre in the face frame (the crop sits `drop` below it)."""
         k = config.size / (2 * config.half_side)  # crop pixels per face unit
-        linear = frame.rotation * (k / frame.scale)
         corner = np.asarray(centre, np.float32) + [-config.half_side, config.drop - config.half_side]
-        offset = -linear @ frame.origin - corner * k
-        return cls(np.concatenate([linear, offset[:, None]], axis=1).astype(np.float32), config.size)
+        return cls(frame.crop_matrix(corner, k), config.size)
 
     def cut(self, image: np.ndarray) -> np.ndarray:
         return cv2.warpAffine(image, self.matrix, (self.size, self.size), flags=cv2.INTER_AREA,
