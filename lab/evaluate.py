@@ -221,19 +221,23 @@ def clip_by_clip(per_clip: dict[str, dict[str, dict[str, float]]], a: str, b: st
 
 
 IMAGE = ("mouth_psnr", "mouth_ssim", "aligned_psnr", "aligned_ssim")  # what a renderer changes
+LOWER_IS_BETTER = ("silence_flicker", "lmd")
+# ... and what it may cost: a mouth that shimmers in pauses, lips FaceMesh reads less truly
+RENDERER_MEASURES = IMAGE + LOWER_IS_BETTER + ("open_corr",)
 
 
 def renderer_table(per_clip: dict[str, dict[str, dict[str, float]]], renderers: list[str]) -> list[str]:
     """Markdown lines: each driver through the first renderer minus itself through the others, and
-    minus the still photo, on the image measures, per clip, averaged, with a 95% bootstrap
+    minus the still photo, on the renderer measures, per clip, averaged, with a 95% bootstrap
     interval over clips."""
     rows = next(iter(per_clip.values()))
     first, others = renderers[0], renderers[1:]
     drivers = [d.rsplit(" (", 1)[0] for d in rows if d.endswith(f" ({first})")]
-    measures = [m for m in IMAGE if m in rows[f"{drivers[0]} ({first})"]]  # older reports had fewer
-    lines = [f"Renderer `{first}` minus the others, clip by clip: mean [95% bootstrap interval over clips] "
-             "(above 0 is better):", "", "| comparison | " + " | ".join(measures) + " |",
-             "|---|" + "---|" * len(measures)]
+    measured = rows[f"{drivers[0]} ({first})"]
+    measures = [m for m in RENDERER_MEASURES if m in measured]  # older reports had fewer
+    lines = [f"Renderer `{first}` minus the others, clip by clip: mean [95% bootstrap interval over "
+             f"clips] (above 0 is better; for {' and '.join(LOWER_IS_BETTER)}, below 0 is):", "",
+             "| comparison | " + " | ".join(measures) + " |", "|---|" + "---|" * len(measures)]
     for driver in drivers:
         for a, b in [(f"{driver} ({first})", f"{driver} ({r})") for r in others] + [
                 (f"{driver} ({r})", STATIC) for r in renderers if STATIC in rows]:

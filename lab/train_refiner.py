@@ -2,9 +2,12 @@
 
 Samples are pairs of frames of one real clip: the reference frame is the photo, renderer v2 warps
 it to the target frame's own lip landmarks, and the refiner learns to turn that warped mouth into
-the target frame's real mouth. GRID's speaker and the other people take half of each batch each
-(the other people weighted by person, not by clip), so one face does not dominate. Augmentation
-changes what a new photo changes: colour and light, scale and position, sharpness, JPEG.
+the target frame's real mouth. Targets come as neighbours (frames t and t+1), so a temporal term
+can ask the refined mouth to change from frame to frame as much as the real one does, and no more:
+a mouth that shimmers while the lips hold still reads as flicker. GRID's speaker and the other
+people take half of each batch each (the other people weighted by person, not by clip), so one
+face does not dominate. Augmentation changes what a new photo changes: colour and light, scale
+and position, sharpness, JPEG.
 
     python -m lab.train_refiner             # -> models/mouth_refiner.pt, curves
     python -m lab.train_refiner --crossval  # and by person, 3 folds -> reports/refiner_crossval.md
@@ -44,13 +47,13 @@ from studio.render import FramePose, PhotoRenderer
 from studio.render.refinement import REFINER_FILE, MouthRefinement
 from studio.video import read_frames
 
-SAMPLES_VERSION = "1"  # bump when samples are made differently
+SAMPLES_VERSION = "2"  # bump when samples are made differently
 OUT = CACHE / "refiner"
 CURVES = ROOT / "reports" / "training"
 REPORT = ROOT / "reports" / "refiner_crossval.md"
 GRID_CLIPS = 200  # of grid-train (every other one); each gives GRID_PAIRS
-GRID_PAIRS = (2, 10)  # reference frames per clip, targets per reference
-OTHER_PAIRS = (6, 25)  # ... for each clip of another person
+GRID_PAIRS = (2, 10)  # reference frames per clip, targets per reference (in neighbour pairs)
+OTHER_PAIRS = (6, 24)  # ... for each clip of another person
 VAL_PAIRS = (1, 10)
 JPEG_SHARE = 0.5  # references saved as JPEG first, as uploaded photos often are
 
@@ -62,6 +65,7 @@ class RefinerTraining:
     learning_rate: float = 2e-3
     ssim_weight: float = 0.3
     mouth_weight: float = 3.0  # extra weight inside the evaluation's mouth box
+    temporal_weight: float = 1.0  # the refined change between neighbour frames against the real one
     eval_every: int = 200
     seed: int = 1234
 
@@ -83,7 +87,8 @@ def pairs_of(clip: Clip, validation: bool = False) -> tuple[int, int]:
 
 def clip_samples(clip: Clip, pairs: tuple[int, int]) -> Path:
     """Make (once; cached) `pairs` = (references, targets each) samples of one clip; their path.
-    The clip's name seeds the draw, so every training that uses the clip sees the same samples."""
+    Targets are drawn as neighbours, t then t+1, so samples 2i and 2i+1 share a reference. The
+    clip's name seeds the draw, so every training that uses the clip sees the same samples."""
     key = json.dumps([SAMPLES_VERSION, asdict(CONFIG), pairs])
     path = cache_path("refiner-samples", clip, (clip.video,), key, ".npz")
     if path.exists():
@@ -92,8 +97,9 @@ def clip_samples(clip: Clip, pairs: tuple[int, int]) -> Path:
     frames = list(read_frames(str(clip.video)))
     landmarks = clip_landmarks(clip)[:len(frames)]
     faces = np.flatnonzero(np.isfinite(landmarks[:, 0, 0]))
+    starts = faces[np.isin(faces + 1, faces)]  # frames whose next frame has a face too
     mesh, untrained = FaceMesh(), MouthRefiner(CONFIG)
-    samples = {"warped": [], "photo": [], "geometry": [], "target": [], "box": []}
+    samples = {"warped": [], "photo": [], "geometry": [], "target": [], "box": [], "frame": []}
     for reference in rng.choice(faces, min(pairs[0], len(faces)), replace=False):
         photo = frames[reference]
         if rng.random() < JPEG_SHARE:
@@ -104,7 +110,7 @@ def clip_samples(clip: Clip, pairs: tuple[int, int]) -> Path:
             continue
         refinement = MouthRefinement(renderer.mesh, photo, untrained)
         photo_crop = refinement.crop(renderer.frame_of_face).cut(photo)
-        for target in rng.choice(faces, pairs[1]):
+        for target in (rng.choice(starts, pairs[1] // 2)[:, None] + [0, 1]).ravel():
             pose = FramePose(real_lip_offsets(landmarks[target:target + 1], renderer.rest_mouth)[0])
             _, warped, geometry = refinement.inputs(renderer.frame(pose), pose)
             truth = refinement.crop(FaceFrame.of(landmarks[target]))
@@ -113,6 +119,7 @@ def clip_samples(clip: Clip, pairs: tuple[int, int]) -> Path:
             samples["geometry"].append(np.round(geometry * 255).astype(np.uint8))
             samples["target"].append(truth.cut(frames[target]))
             samples["box"].append(mouth_box(truth.points(landmarks[target]), (CONFIG.size, CONFIG.size)))
+            samples["frame"].append(target)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.npz")
     np.savez(partial, **{k: np.stack(v) for k, v in samples.items()})
@@ -152,22 +159,27 @@ class Samples:
 
 
 def balanced_batches(samples: Samples, batch: int, rng: np.random.Generator):
-    """Indices of endless batches: half GRID's speaker, half the other people, each person alike."""
-    is_grid = np.char.startswith(samples.group.astype(str), "grid-s1/")
-    grid = np.flatnonzero(is_grid)
-    people = [np.flatnonzero(samples.group == p) for p in sorted(set(samples.group[~is_grid]))]
+    """Indices of endless batches of neighbour pairs (2i, 2i+1): half GRID's speaker, half the
+    other people, each person alike."""
+    first = np.arange(0, len(samples), 2)
+    group = samples.group[first]
+    is_grid = np.char.startswith(group.astype(str), "grid-s1/")
+    grid = first[is_grid]
+    people = [first[group == p] for p in sorted(set(group[~is_grid]))]
+    pairs = batch // 2
     while True:
-        half = batch // 2
-        others = [rng.choice(people[i]) for i in rng.integers(len(people), size=batch - half)]
-        yield np.concatenate([rng.choice(grid, half), np.array(others, int)])
+        half = pairs // 2
+        others = [rng.choice(people[i]) for i in rng.integers(len(people), size=pairs - half)]
+        starts = np.concatenate([rng.choice(grid, half), np.array(others, int)])
+        yield (starts[:, None] + [0, 1]).ravel()
 
 
 def augment(batch: tuple[torch.Tensor, ...], generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-    """The same random change of a new photo applied to every image of a sample: flip, scale,
-    shift and tilt; colour, light and contrast; a softer image (a smaller or blurrier photo)."""
+    """The same random change of a new photo applied to every image of a neighbour pair: flip,
+    scale, shift and tilt; colour, light and contrast; a softer image (a smaller or blurrier photo)."""
     warped, photo, geometry, target, weight = batch
     n, size = len(warped), warped.shape[-1]
-    u = lambda *shape: torch.rand(*shape, generator=generator)
+    u = lambda *shape: torch.rand(shape[0] // 2, *shape[1:], generator=generator).repeat_interleave(2, 0)
     scale = 0.85 + 0.3 * u(n)
     angle = (u(n) - 0.5) * 0.2
     flip = torch.where(u(n) < 0.5, -1.0, 1.0)
@@ -184,7 +196,7 @@ def augment(batch: tuple[torch.Tensor, ...], generator: torch.Generator) -> tupl
     warped, photo, target = colour(warped), colour(photo), colour(target)
     soft = u(n) < 0.35
     if soft.any():
-        factor = float(0.35 + 0.45 * u(1))
+        factor = float(0.35 + 0.45 * torch.rand(1, generator=generator))
         small = int(size * factor)
         blur = lambda x: F.interpolate(F.interpolate(x, size=small, mode="area"), size=size, mode="bilinear")
         warped[soft], photo[soft], target[soft] = blur(warped[soft]), blur(photo[soft]), blur(target[soft])
@@ -214,28 +226,41 @@ def blended(model: MouthRefiner, warped, photo, geometry, window: torch.Tensor) 
     return warped + window * (refined - warped)
 
 
+def change(x: torch.Tensor) -> torch.Tensor:
+    """From each neighbour pair's first frame to its second."""
+    return x[1::2] - x[0::2]
+
+
 def losses(output: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> dict[str, torch.Tensor]:
-    total = weight.sum()
+    total, first = weight.sum(), weight[0::2]
     return {"l1": ((output - target).abs() * weight).sum() / (3 * total),
-            "ssim": TRAINING.ssim_weight * ((1 - ssim_map(output, target)) * weight).sum() / total}
+            "ssim": TRAINING.ssim_weight * ((1 - ssim_map(output, target)) * weight).sum() / total,
+            "temporal": TRAINING.temporal_weight
+            * ((change(output) - change(target)).abs() * first).sum() / (3 * first.sum())}
 
 
 @torch.no_grad()
 def validate(model: MouthRefiner, samples: Samples, window: torch.Tensor) -> dict[str, float]:
-    """Mean mouth-box PSNR on validation samples: the photo as it is (static), the warp (v2) and
-    the refined warp (v3)."""
+    """On validation samples, in the mouth box: mean PSNR of the photo as it is (static), the warp
+    (v2) and the refined warp (v3); and the mean absolute error of the change between neighbour
+    frames (grey levels) of v2 and v3."""
     model.eval()
-    sums = {"static": 0.0, "v2": 0.0, "v3": 0.0}
-    for start in range(0, len(samples), 64):
+    sums = {f"val_{m}_{n}": 0.0 for m, n in [("psnr", "static"), ("psnr", "v2"), ("psnr", "v3"),
+                                                ("change", "v2"), ("change", "v3")]}
+    for start in range(0, len(samples), 64):  # even: pairs stay whole
         index = np.arange(start, min(start + 64, len(samples)))
         warped, photo, geometry, target, weight = samples.take(index)
         box = weight > 1
         output = blended(model, warped, photo, geometry, window)
         for name, image in (("static", photo), ("v2", warped), ("v3", output)):
             error = ((image - target) ** 2 * box).sum(dim=(1, 2, 3)) / (3 * box.sum(dim=(1, 2, 3)))
-            sums[name] += float((10 * torch.log10(1 / error.clamp(min=1e-10))).sum())
+            sums[f"val_psnr_{name}"] += float((10 * torch.log10(1 / error.clamp(min=1e-10))).sum())
+            if name != "static":
+                first = box[0::2]
+                error = ((change(image) - change(target)).abs() * first).sum(dim=(1, 2, 3))
+                sums[f"val_change_{name}"] += 2 * 255 * float((error / (3 * first.sum(dim=(1, 2, 3)))).sum())
     model.train()
-    return {f"psnr_{k}": round(v / len(samples), 3) for k, v in sums.items()}
+    return {k: round(v / len(samples), 3) for k, v in sums.items()}
 
 
 def train(name: str, train_clips: list[Clip], val_clips: list[Clip], checkpoint: Path, curves: Path) -> Path:
@@ -338,8 +363,9 @@ def markdown(rows: dict[str, dict[str, dict[str, float]]]) -> str:
              "splits them; one refiner trained per fold on grid-train and the other folds' people, then each "
              "held-out clip rendered through the studio's evaluation (frame 0 the photo, head still) with "
              "renderer v3 (that fold's refiner) and v2. `real-lips` drives the renderer with the clip's own "
-             "landmarks; `hybrid` is the shipped default driver (its networks trained on extra-train's "
-             "audio and lips, not on these refiners' held-out pixels); `static` is "
+             "landmarks; `hybrid` is the shipped default driver and `memory` its Audio-Lip Memory alone "
+             "(their networks trained on these people's audio and lips, not on these refiners' "
+             "held-out pixels); `static` is "
              "the photo, unchanged. aligned_psnr / aligned_ssim cut each frame's mouth box in its "
              "own face frame, so the real head's motion is not counted as mouth error "
              "(lab.measures.aligned_mouths).", "",
@@ -362,7 +388,7 @@ def crossval(jobs: int) -> None:
 
     checkpoints = in_parallel(train_task, [("shipped",)] + [(fold,) for fold in range(FOLDS)], jobs)[1:]
     folds = fold_of()
-    drivers = {name: make_driver(name) for name in (STATIC, DEFAULT_SPEECH_DRIVER)}
+    drivers = {name: make_driver(name) for name in (STATIC, DEFAULT_SPEECH_DRIVER, "memory")}
     mesh, rows = FaceMesh(), {}
     for clip in other_people():
         refiner = load_model(checkpoints[folds[person(clip.name)]])

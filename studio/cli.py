@@ -36,7 +36,7 @@ def parser() -> argparse.ArgumentParser:
     render.add_argument("--no-blinks", action="store_true", help="keep the eyes open")
     render.add_argument("--rate", type=float, default=1.0, help="speaking rate for scripts")
     render.add_argument("--renderer", choices=INTERIORS, default=INTERIORS[0],
-                        help="v2 (default); v3: v2 and the learned mouth refiner (experimental); v1")
+                        help="v3 (default): v2 and the learned mouth refiner; v2: the warp alone; v1")
     return top
 
 

@@ -74,7 +74,7 @@ class RenderOptions:
     still: bool = False  # keep the head fixed
     blinks: bool = True
     rate: float = 1.0  # speaking rate of the voice, for scripts
-    renderer: str = INTERIORS[0]  # v2; v3 adds the learned mouth refiner (experimental); v1
+    renderer: str = INTERIORS[0]  # v3: v2 and the learned mouth refiner; v2: the warp alone; v1
 
 
 @dataclass

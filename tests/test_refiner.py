@@ -118,16 +118,38 @@ def test_shipped_refiner_keeps_a_real_face_readable_and_driven(photo, landmarks,
 
 def test_training_samples_pair_a_warped_reference_with_the_real_target(shared_data, monkeypatch, tmp_path):
     """lab.train_refiner's samples from a real GRID clip: the v2 warp of a reference frame to a
-    target frame's lips, the photo's crop and the real target crop, all the refiner's size."""
+    target frame's lips, the photo's crop and the real target crop, all the refiner's size; the
+    targets in neighbour pairs, for the temporal term."""
     from lab import dataset, train_refiner
 
     monkeypatch.setattr(dataset, "CACHE", tmp_path)
-    path = train_refiner.clip_samples(dataset.grid_clip("bbaf2n"), (1, 3))
+    path = train_refiner.clip_samples(dataset.grid_clip("bbaf2n"), (1, 4))
     samples = np.load(path)
     size = train_refiner.CONFIG.size
-    assert samples["warped"].shape == samples["photo"].shape == samples["target"].shape == (3, size, size, 3)
-    assert samples["geometry"].shape == (3, size, size, 2) and samples["geometry"].max() == 255
+    assert samples["warped"].shape == samples["photo"].shape == samples["target"].shape == (4, size, size, 3)
+    assert samples["geometry"].shape == (4, size, size, 2) and samples["geometry"].max() == 255
     x0, y0, x1, y1 = samples["box"].T
     assert (x0 >= 0).all() and (y0 >= 0).all() and (x1 <= size).all() and (y1 <= size).all()
     assert (x0 < x1).all() and (y0 < y1).all()
     assert not np.array_equal(samples["warped"], samples["target"])
+    assert (samples["frame"][1::2] == samples["frame"][0::2] + 1).all()
+
+
+def test_training_batches_keep_neighbour_pairs_whole_and_people_balanced():
+    """lab.train_refiner's batches: whole neighbour pairs (2i, 2i+1), half of them GRID's speaker,
+    and one random change of the photo shared by both frames of a pair, for the temporal term."""
+    from lab.train_refiner import Samples, augment, balanced_batches
+
+    group = np.array(["grid-s1/a"] * 6 + ["p1"] * 4 + ["p2"] * 2)
+    samples = Samples(*[None] * 5, group=group)
+    batch = next(balanced_batches(samples, 8, np.random.default_rng(0)))
+    assert (batch[0::2] % 2 == 0).all() and (batch[1::2] == batch[0::2] + 1).all()
+    assert (group[batch[:4]] == "grid-s1/a").all() and not np.isin(group[batch[4:]], "grid-s1/a").any()
+    generator = torch.Generator().manual_seed(0)
+    images = [torch.rand(2, 3, 16, 16, generator=generator).repeat_interleave(2, 0) for _ in range(4)]
+    weight = torch.ones(4, 1, 16, 16)
+    warped, photo, geometry, target, _ = augment((*images, weight), generator)
+    for changed, original in zip((warped, photo, geometry, target), images):
+        assert torch.equal(changed[0], changed[1]) and torch.equal(changed[2], changed[3])
+        assert not torch.equal(changed[0], changed[2])
+        assert not torch.allclose(changed, original)

@@ -127,5 +127,7 @@ class HybridDriver:
         self.learned, self.rules = learned or MemoryDriver(), VisemeDriver()
 
     def lip_offsets(self, speech: Speech, rest_mouth: np.ndarray) -> np.ndarray:
-        return ((1 - self.RULES_SHARE) * self.learned.lip_offsets(speech, rest_mouth)
-                + self.RULES_SHARE * self.rules.lip_offsets(speech, rest_mouth))
+        motion = self.learned.lip_offsets(speech, rest_mouth)
+        motion *= 1 - self.RULES_SHARE  # in place: long speech holds no extra copies
+        motion += self.RULES_SHARE * self.rules.lip_offsets(speech, rest_mouth)
+        return motion

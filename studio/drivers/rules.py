@@ -31,6 +31,7 @@ DOMINANCE = {"B": 4.0, "M": 4.0, "P": 4.0, "F": 2.5, "V": 2.5, "W": 1.5, SILENCE
 VOWEL_DOMINANCE, CONSONANT_DOMINANCE = 1.0, 0.4
 VOWEL_REACH, CONSONANT_REACH = 0.06, 0.03  # s: how far a phone's influence spreads
 SUBSTEPS = 4  # samples per video frame when averaging the continuous curve
+CURVE_BLOCK = 1000  # samples weighed against the phones at a time: about 10 s, a few MB
 
 
 class StaticDriver:
@@ -85,8 +86,8 @@ def viseme_curves(phones, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
     reach = np.where(vowel, VOWEL_REACH, CONSONANT_REACH)
     curves = np.zeros((len(times), 2))
     horizon = 10 * VOWEL_REACH  # beyond this a phone's weight is negligible
-    for begin in range(0, len(times), 4096):  # in blocks, so long speech stays small in memory
-        block = times[begin:begin + 4096]
+    for begin in range(0, len(times), CURVE_BLOCK):  # in blocks, so long speech stays small in memory
+        block = times[begin:begin + CURVE_BLOCK]
         near = (ends > block[0] - horizon) & (starts < block[-1] + horizon)
         if not near.any():
             continue

@@ -26,7 +26,7 @@ class MouthRefinerConfig:
     size: int = 96  # crop side, pixels
     half_side: float = 0.6  # crop half side, face-frame units (inter-ocular distances)
     drop: float = 0.12  # crop centre below the lips' centre, face-frame units: the chin moves too
-    channels: tuple[int, int, int] = (16, 32, 48)  # at 1/2, 1/4 and 1/8 of the crop side
+    channels: tuple[int, int, int] = (12, 24, 32)  # at 1/2, 1/4 and 1/8 of the crop side
     blocks: int = 2  # residual blocks at 1/8
     mask_bias: float = -2.0  # the blend mask starts near 0: at first the refiner changes little
 

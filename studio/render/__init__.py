@@ -3,10 +3,10 @@ resolution, fills the opened mouth's interior, and leaves every pixel outside th
 
 Each frame is four steps: the mesh warp (`mesh.py`, with the eyelids of `eyes.py`), the mouth
 interior (`interior.py`), the paste-back into the photo, and for v3 the learned mouth refiner
-(`refinement.py`). v2 (the default) paints the interior or takes it from the photo where the photo
-shows an open mouth; v3, experimental, then hands the mouth to the refiner
-(studio/networks/mouth_refiner.py), with the photo's own mouth as reference. v2 and v1 stay
-selectable so the evaluation can compare them.
+(`refinement.py`). v2 paints the interior or takes it from the photo where the photo shows an open
+mouth; v3 (the default) then hands the mouth to the refiner (studio/networks/mouth_refiner.py),
+with the photo's own mouth as reference. v2 and v1 stay selectable so the evaluation can compare
+them.
 """
 import numpy as np
 
@@ -17,7 +17,7 @@ from studio.render.mesh import FACE_OVAL, FramePose, WarpMesh, triangle_maps
 __all__ = ["FACE_OVAL", "INTERIORS", "FramePose", "PhotoRenderer", "triangle_maps"]
 
 # v3: v2 and the learned mouth refiner; v2: smooth lip contours and the photo's own teeth; v1: the first
-INTERIORS = ("v2", "v3", "v1")  # the first is the default
+INTERIORS = ("v3", "v2", "v1")  # the first is the default
 INNER_CORNERS = [MOUTH_POINTS.index(INNER_UPPER[0]), MOUTH_POINTS.index(INNER_UPPER[-1])]
 INNER_POLYGON = [MOUTH_POINTS.index(p) for p in INNER_MOUTH_POLYGON]
 
