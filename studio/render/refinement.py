@@ -28,11 +28,6 @@ def shipped_refiner() -> MouthRefiner:
     return load_model(model_file(REFINER_FILE))
 
 
-def channels_last(tensor: torch.Tensor) -> torch.Tensor:
-    """Pixels-then-channels layout: the CPU convolutions of a small crop run about twice as fast."""
-    return tensor.contiguous(memory_format=torch.channels_last)
-
-
 class MouthRefinement:
     """Renderer v3's last step: the learned refiner corrects the mouth crop of a rendered frame,
     and the correction is pasted back, feathered, at the photo's own resolution; it stays inside
@@ -40,9 +35,11 @@ class MouthRefinement:
 
     def __init__(self, mesh: WarpMesh, photo: np.ndarray, refiner: MouthRefiner):
         self.mesh = mesh
-        self.refiner = refiner.to(memory_format=torch.channels_last)  # see channels_last()
+        # Channels-last weights: CPU convolutions on a small crop run faster, and the crops, made
+        # from (S, S, C) arrays by refiner_input's permute, already come in that layout.
+        self.refiner = refiner.to(memory_format=torch.channels_last)
         self.centre = lips_centre(mesh.rest_mouth)
-        self.photo_crop = channels_last(refiner_input(self.crop(mesh.frame_of_face).cut(photo)))
+        self.photo_crop = refiner_input(self.crop(mesh.frame_of_face).cut(photo))
         self.feather = feather(refiner.config.size)[..., None]
         self.oval = mesh.landmarks[list(FACE_OVAL)]
 
@@ -68,8 +65,8 @@ class MouthRefinement:
     def __call__(self, image: np.ndarray, pose: FramePose) -> None:
         """Refine `image`'s mouth in place."""
         crop, warped, geometry = self.inputs(image, pose)
-        refined, _ = self.refiner(channels_last(refiner_input(warped)), self.photo_crop,
-                                  channels_last(torch.from_numpy(geometry).permute(2, 0, 1)[None]))
+        refined, _ = self.refiner(refiner_input(warped), self.photo_crop,
+                                  torch.from_numpy(geometry).permute(2, 0, 1)[None])
         change = (refined[0].permute(1, 2, 0).numpy() * 255 - warped) * self.feather
         x0, y0, x1, y1 = box = crop.image_box(image.shape)
         change = crop.to_image(change, box) * self.inside_face(box, pose)
