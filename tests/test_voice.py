@@ -82,3 +82,34 @@ def test_coqui_is_optional_and_piper_is_the_fallback(tmp_path, monkeypatch):
     assert isinstance(make_voice(), Voice)
     monkeypatch.delenv("STUDIO_COQUI_MODEL")
     assert isinstance(make_voice(), Voice)
+
+
+def test_a_script_is_said_the_same_way_every_time(voice):
+    text = "Please bring your homework on Monday."
+    first = voice.synthesize(text)
+    voice.synthesize("Something else in between.")
+    again = voice.synthesize(text)
+    assert np.array_equal(first.samples, again.samples) and first.phones == again.phones
+
+
+def test_fixed_noise_takes_the_shape_of_each_draw():
+    import onnx
+    import onnxruntime
+    from onnx import TensorProto, helper
+
+    from studio.voice import fix_noise
+
+    graph = helper.make_graph(
+        [helper.make_node("RandomNormalLike", ["x"], ["y"], dtype=TensorProto.FLOAT)], "draw",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, None])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, None])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
+    fix_noise(model, shape=(1, 2, 5))  # smaller than the draw: the table repeats
+    onnx.checker.check_model(model)
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = np.zeros((1, 3, 12), np.float32)
+    y, = session.run(None, {"x": x})
+    again, = session.run(None, {"x": x})
+    assert y.shape == x.shape and np.array_equal(y, again)
+    assert np.array_equal(y[:, :2, :5], y[:, :2, 5:10]) and np.array_equal(y[:, 2:], y[:, :1])
+    assert y.std() > 0.5
