@@ -268,9 +268,9 @@ class Studio:
         with VideoWriter(str(out_path), width, height, speech.playback, speech.playback_rate,
                          n_frames) as writer:
             step = max(1, n_frames // 100)
-            for k in range(n_frames):  # each frame goes to the encoder at once: memory stays flat
-                frame = renderer.frame(FramePose(offsets[k], float(blinks[k]), tuple(head[k])))
-                clock.lap("rendering")
+            poses = (FramePose(offsets[k], float(blinks[k]), tuple(head[k])) for k in range(n_frames))
+            for k, frame in enumerate(renderer.frames(poses)):  # each frame goes to the encoder at
+                clock.lap("rendering")  # once: memory stays flat
                 writer.write(frame)  # blocks while the encoder is behind: encoding time
                 clock.lap("encoding")
                 if k % step == 0:

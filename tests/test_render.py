@@ -37,6 +37,16 @@ def test_open_photo_mouth_closes_and_opens_as_driven(renderer, face_mesh):
     assert wide > closed + 0.07
 
 
+def test_frames_rendered_at_once_come_in_order_and_unchanged(renderer):
+    mouth = ParametricMouth(renderer.rest_mouth)
+    openings = np.linspace(0, 0.14, 9)
+    poses = [FramePose(offsets, blink=k / 8, head=(0.02 * k, 0.0, 0.0))
+             for k, offsets in enumerate(mouth.offsets(openings, np.zeros(9)))]
+    frames = list(renderer.frames(iter(poses)))
+    assert len(frames) == len(poses)
+    assert all(np.array_equal(frame, renderer.frame(pose)) for frame, pose in zip(frames, poses))
+
+
 def test_closed_open_photo_mouth_shows_where_the_lips_meet(renderer):
     # The photo's open mouth is trimmed away; the closed lips must still meet at a dark line.
     from studio.geometry import INNER_LOWER, INNER_UPPER, MOUTH_POINTS

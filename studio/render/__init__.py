@@ -8,6 +8,11 @@ mouth; v3 (the default) then hands the mouth to the refiner (studio/networks/mou
 with the photo's own mouth as reference. v2 and v1 stay selectable so the evaluation can compare
 them.
 """
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from studio.geometry import INNER_MOUTH_POLYGON, INNER_UPPER, MOUTH_POINTS, FaceFrame, rest_mouth
@@ -18,6 +23,9 @@ __all__ = ["FACE_OVAL", "INTERIORS", "FramePose", "PhotoRenderer", "triangle_map
 
 # v3: v2 and the learned mouth refiner; v2: smooth lip contours and the photo's own teeth; v1: the first
 INTERIORS = ("v3", "v2", "v1")  # the first is the default
+# Frames rendered at once: the warp (OpenCV) and the refiner (torch) release the GIL, so each core
+# renders a frame while the encoder runs beside them.
+RENDER_THREADS = min(2, os.cpu_count() or 1)
 INNER_CORNERS = [MOUTH_POINTS.index(INNER_UPPER[0]), MOUTH_POINTS.index(INNER_UPPER[-1])]
 INNER_POLYGON = [MOUTH_POINTS.index(p) for p in INNER_MOUTH_POLYGON]
 
@@ -64,6 +72,17 @@ class PhotoRenderer:
         if self.refinement is not None:
             self.refinement(out, pose)
         return out
+
+    def frames(self, poses: Iterable[FramePose]) -> Iterator[np.ndarray]:
+        """`frame` of each pose, in order, RENDER_THREADS at a time; only a few frames are held."""
+        with ThreadPoolExecutor(RENDER_THREADS) as pool:
+            pending = deque()
+            for pose in poses:
+                pending.append(pool.submit(self.frame, pose))
+                if len(pending) > RENDER_THREADS:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
 
     def _dental_arch(self, pose: FramePose) -> np.ndarray:
         """Image x of the rest mouth's corners under the pose's head motion: the teeth are fixed to
