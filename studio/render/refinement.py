@@ -25,7 +25,9 @@ REFINER_FILE = "mouth_refiner.pt"
 def shipped_refiner() -> MouthRefiner:
     from studio.networks.checkpoint import load_model
 
-    return load_model(model_file(REFINER_FILE))
+    # Channels-last weights: CPU convolutions on a small crop run faster, and the crops, made from
+    # (S, S, C) arrays by refiner_input's permute, already come in that layout.
+    return load_model(model_file(REFINER_FILE)).to(memory_format=torch.channels_last)
 
 
 class MouthRefinement:
@@ -35,9 +37,7 @@ class MouthRefinement:
 
     def __init__(self, mesh: WarpMesh, photo: np.ndarray, refiner: MouthRefiner):
         self.mesh = mesh
-        # Channels-last weights: CPU convolutions on a small crop run faster, and the crops, made
-        # from (S, S, C) arrays by refiner_input's permute, already come in that layout.
-        self.refiner = refiner.to(memory_format=torch.channels_last)
+        self.refiner = refiner
         self.centre = lips_centre(mesh.rest_mouth)
         self.photo_crop = refiner_input(self.crop(mesh.frame_of_face).cut(photo))
         self.feather = feather(refiner.config.size)[..., None]
