@@ -269,8 +269,9 @@ class Studio:
                          n_frames) as writer:
             step = max(1, n_frames // 100)
             poses = (FramePose(offsets[k], float(blinks[k]), tuple(head[k])) for k in range(n_frames))
-            for k, frame in enumerate(renderer.frames(poses)):  # each frame goes to the encoder at
-                clock.lap("rendering")  # once: memory stays flat
+            # each frame goes to the encoder at once: memory stays flat
+            for k, frame in enumerate(renderer.frames(poses)):
+                clock.lap("rendering")
                 writer.write(frame)  # blocks while the encoder is behind: encoding time
                 clock.lap("encoding")
                 if k % step == 0:

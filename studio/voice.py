@@ -80,7 +80,7 @@ def _symbol_samples(chunk: Any, id_map: dict[str, list[int]]) -> list[tuple[str,
     closures (RMS inside B, P, M relative to vowels: 0.22 this way, 0.71 piper's way).
     """
     if chunk.phoneme_id_samples is None:
-        raise RuntimeError("the piper voice gave no phoneme timings: is `onnx` installed?")
+        raise RuntimeError("the piper voice gave no phoneme timings (its alignment output is missing)")
     counts = iter(int(n) for n in chunk.phoneme_id_samples)
     symbols = ["^", *(p for p in chunk.phonemes if p in id_map), "$"]
     timed = []
