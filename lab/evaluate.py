@@ -110,7 +110,7 @@ def evaluate_clip(clip: Clip, drivers: dict, renderers: list[str], face_mesh: Fa
         motions = {name: driver.lip_offsets(speech, renderer.rest_mouth) for name, driver in bound.items()}
         motions[REAL_LIPS] = real_lip_offsets(real_landmarks, renderer.rest_mouth)
         for name, offsets in motions.items():
-            frames = (renderer.frame(FramePose(offsets[k])) for k in range(n))
+            frames = renderer.frames(FramePose(offsets[k]) for k in range(n))
             row = name if len(renderers) == 1 else f"{name} ({renderer_name})"
             results[row] = measure(frames, truth, syncnet)
     return results
