@@ -115,18 +115,32 @@ def recognised_phones(speech: Speech,
 
 
 def find_phones(samples: np.ndarray, progress: Callable[[float], None]) -> list[Segment]:
-    """Phones heard in speech without a transcript, piece by piece (cut at pauses)."""
+    """Phones heard in speech without a transcript, piece by piece (cut at pauses): the first
+    pieces here and, at the same time, the rest in the phone helper (studio.phone_helper)."""
     from studio.alignment import recognize_phones
+    from studio.phone_helper import Helped
 
-    cuts = pause_cuts(samples)
-    bounds = [0, *cuts, len(samples)]
+    bounds = [0, *pause_cuts(samples), len(samples)]
+    mine = _own_share(bounds)
+    helped_samples = len(samples) - bounds[mine]
+    heard = []
+    with Helped([samples[start:end] for start, end in zip(bounds[mine:], bounds[mine + 1:])]) as helped:
+        for start, end in zip(bounds[:mine], bounds[1:mine + 1]):
+            heard.append(recognize_phones(samples[start:end]))
+            progress((end + min(end, helped_samples)) / len(samples))  # the helper keeps pace
+        heard += helped.phones()
+    progress(1.0)
     phones = []
-    for k, (start, end) in enumerate(zip(bounds, bounds[1:])):
+    for start, piece in zip(bounds, heard):
         offset = start / SAMPLE_RATE
-        phones += [Segment(p.label, p.start + offset, p.end + offset)
-                   for p in recognize_phones(samples[start:end])]
-        progress((k + 1) / (len(bounds) - 1))
+        phones += [Segment(p.label, p.start + offset, p.end + offset) for p in piece]
     return merge_silences(phones)
+
+
+def _own_share(bounds: list[int]) -> int:
+    """How many of the pieces between `bounds` (from 0) this process recognises, the helper taking
+    the rest: the split that leaves the least to the busier of the two, at least one piece here."""
+    return min(range(1, len(bounds)), key=lambda k: max(bounds[k], bounds[-1] - bounds[k]))
 
 
 def pause_cuts(samples: np.ndarray, piece_seconds: float = PIECE_SECONDS) -> list[int]:

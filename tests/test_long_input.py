@@ -3,7 +3,7 @@ long script, real phone recognition on a long recording."""
 import numpy as np
 
 from studio.audio import SAMPLE_RATE, decode
-from studio.phonemes import SILENCE
+from studio.phonemes import SILENCE, Segment, merge_silences
 from studio.speech import PIECE_SECONDS, find_phones
 
 
@@ -33,11 +33,20 @@ def test_a_long_script_is_spoken_in_pieces_without_a_seam(studio):
     assert max(gaps) < 0.8
 
 
-def test_a_long_recording_is_recognised_in_pieces(shared_data):
-    clips = sorted((shared_data / "grid-s1").glob("*.flac"))[:int(2.2 * PIECE_SECONDS / 3)]
+def test_a_long_recording_is_recognised_in_pieces_on_both_cores(shared_data):
+    from studio import phone_helper
+    from studio.alignment import recognize_phones
+    from studio.speech import pause_cuts
+
+    clips = sorted((shared_data / "grid-s1").glob("*.flac"))[:int(3.2 * PIECE_SECONDS / 3)]
     samples = np.concatenate([decode(str(c)) for c in clips])
     seen = []
     phones = find_phones(samples, seen.append)
-    assert len(seen) >= 3 and seen[-1] == 1.0
+    assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == 1.0
     assert_contiguous(phones, len(samples) / SAMPLE_RATE)
     assert sum(p.label != SILENCE for p in phones) > 10 * len(clips)  # about a dozen per clip
+    assert phone_helper._process is not None  # it took its share
+    bounds = [0, *pause_cuts(samples), len(samples)]
+    here = [Segment(p.label, p.start + start / SAMPLE_RATE, p.end + start / SAMPLE_RATE)
+            for start, end in zip(bounds, bounds[1:]) for p in recognize_phones(samples[start:end])]
+    assert phones == merge_silences(here)  # the helper hears what this process would
