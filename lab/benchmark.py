@@ -112,18 +112,28 @@ class _ChildMemory(threading.Thread):
     def run(self) -> None:
         while not self._done.wait(0.1):
             total = dict.fromkeys(self.peak_mb, 0)
-            for task in os.listdir("/proc/self/task"):
-                with open(f"/proc/self/task/{task}/children") as listed:
-                    for pid in listed.read().split():
-                        try:
-                            with open(f"/proc/{pid}/status") as status:
-                                found = re.search(r"VmRSS:\s+(\d+)", status.read())
-                            with open(f"/proc/{pid}/cmdline", "rb") as command:
-                                helper = b"studio.phone_helper" in command.read()
-                        except OSError:  # it just ended
-                            continue
-                        total["helper" if helper else "encoder"] += int(found[1]) if found else 0
+            for pid in self._children():
+                try:
+                    with open(f"/proc/{pid}/status") as status:
+                        found = re.search(r"VmRSS:\s+(\d+)", status.read())
+                    with open(f"/proc/{pid}/cmdline", "rb") as command:
+                        helper = b"studio.phone_helper" in command.read()
+                except OSError:  # it just ended
+                    continue
+                total["helper" if helper else "encoder"] += int(found[1]) if found else 0
             self.peak_mb = {kind: max(mb, total[kind] / 1024) for kind, mb in self.peak_mb.items()}
+
+    @staticmethod
+    def _children() -> list[str]:
+        """The process ids of this process's children, started by any of its threads."""
+        pids = []
+        for task in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{task}/children") as listed:
+                    pids += listed.read().split()
+            except OSError:  # the thread just ended
+                continue
+        return pids
 
     def stop(self) -> dict[str, float]:
         self._done.set()
