@@ -1,5 +1,7 @@
 """The renderer on a real photo with the real face mesh: geometry goes where it is told, and
 nothing outside the head changes."""
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -45,6 +47,15 @@ def test_frames_rendered_at_once_come_in_order_and_unchanged(renderer):
     frames = list(renderer.frames(iter(poses)))
     assert len(frames) == len(poses)
     assert all(np.array_equal(frame, renderer.frame(pose)) for frame, pose in zip(frames, poses))
+
+
+def test_each_render_thread_runs_torch_on_one_core_and_the_caller_keeps_its_own(renderer):
+    import torch
+
+    before = torch.get_num_threads()
+    with ThreadPoolExecutor(1, initializer=renderer.refinement.render_thread_setup) as pool:
+        assert pool.submit(torch.get_num_threads).result() == 1
+    assert torch.get_num_threads() == before
 
 
 def test_closed_open_photo_mouth_shows_where_the_lips_meet(renderer):

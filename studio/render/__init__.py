@@ -24,7 +24,8 @@ __all__ = ["FACE_OVAL", "INTERIORS", "FramePose", "PhotoRenderer", "triangle_map
 # v3: v2 and the learned mouth refiner; v2: smooth lip contours and the photo's own teeth; v1: the first
 INTERIORS = ("v3", "v2", "v1")  # the first is the default
 # Frames rendered at once: the warp (OpenCV) and the refiner (torch) release the GIL, so each core
-# renders a frame while the encoder runs beside them.
+# renders a frame while the encoder runs beside them; the frames are the parallelism, so each render
+# thread's torch runs on one core.
 RENDER_THREADS = min(2, os.cpu_count() or 1)
 INNER_CORNERS = [MOUTH_POINTS.index(INNER_UPPER[0]), MOUTH_POINTS.index(INNER_UPPER[-1])]
 INNER_POLYGON = [MOUTH_POINTS.index(p) for p in INNER_MOUTH_POLYGON]
@@ -75,7 +76,8 @@ class PhotoRenderer:
 
     def frames(self, poses: Iterable[FramePose]) -> Iterator[np.ndarray]:
         """`frame` of each pose, in order, RENDER_THREADS at a time; only a few frames are held."""
-        with ThreadPoolExecutor(RENDER_THREADS) as pool:
+        setup = self.refinement.render_thread_setup if self.refinement is not None else None
+        with ThreadPoolExecutor(RENDER_THREADS, initializer=setup) as pool:
             pending = deque()
             for pose in poses:
                 pending.append(pool.submit(self.frame, pose))

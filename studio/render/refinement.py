@@ -61,6 +61,12 @@ class MouthRefinement:
         geometry = geometry_maps(crop.points(self.mesh.driven_mouth(pose)), crop.size)
         return crop, crop.cut(image), geometry
 
+    @staticmethod
+    def render_thread_setup() -> None:
+        """For a thread that renders frames beside others: torch's own threads on top would
+        oversubscribe the cores (about 1 s of CPU per minute of video, measured)."""
+        torch.set_num_threads(1)  # OpenMP: this thread's setting only
+
     @torch.no_grad()
     def __call__(self, image: np.ndarray, pose: FramePose) -> None:
         """Refine `image`'s mouth in place."""
