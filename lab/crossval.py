@@ -35,6 +35,7 @@ from studio.networks.checkpoint import load_model
 FOLDS = 3
 OUT = CACHE / "crossval"
 REPORT = ROOT / "reports" / "crossval"
+DEFAULT_OUT = str(REPORT.relative_to(ROOT))
 
 
 def other_people() -> list[tuple[Clip, ClipData]]:
@@ -114,10 +115,11 @@ def markdown(report: dict) -> str:
     lines = ["# Cross-validation over the other people (motion level, before rendering)", "",
              (f"The {len(rows)} extra-speaker clips, split by person into {FOLDS} folds; each run trained "
               "once per fold with the fold's people held out (grid-train and the other folds' people), "
-              "with its shipped recipe; a driver named a+b averages the networks of runs a and b, "
+              "with its recipe in lab.train; a driver named a+b averages the networks of runs a and b, "
               f"and {HYBRID}a+b averages those lips with viseme's (the studio's hybrid driver). "
               "The baselines are measured on the same clips."), "",
-             "Command: `python -m lab.crossval --drivers " + " ".join(learned) + "`", "",
+             "Command: `python -m lab.crossval --drivers " + " ".join(learned)
+             + (f" --out {report['out']}" if report.get("out", DEFAULT_OUT) != DEFAULT_OUT else "") + "`", "",
              "| fold | people |", "|---|---|"]
     clips_of = {person: sum(prepare.person(r["clip"]) == person for r in rows) for person in fold_of}
     for fold in range(FOLDS):
@@ -174,8 +176,9 @@ def main() -> None:
         rows.append({"clip": clip.name, "fold": fold, **clip_measures(drivers, clip, data)})
         print(clip.name, " ".join(f"{d}={m['open_corr']:.2f}/{m['lmd']:.1f}" for d, m in rows[-1].items()
                                   if isinstance(m, dict)), flush=True)
-    write_report(args.out, {"learned": args.drivers, "baselines": args.baselines, "fold_of": fold_of,
-                          "rows": rows}, markdown)
+    out = args.out.resolve()
+    write_report(out, {"learned": args.drivers, "baselines": args.baselines, "fold_of": fold_of, "rows": rows,
+                       "out": str(out.relative_to(ROOT)) if out.is_relative_to(ROOT) else str(out)}, markdown)
     print(f"wrote {args.out}")
 
 

@@ -52,6 +52,7 @@ class TrainConfig:
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
     extra_share: float = 0.25  # share of each batch from extra speakers (0: grid-s1 only)
+    synthetic_share: float = 0.0  # share of each batch from lab.synthetic's pairs (another voice)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     gap_weight: float = 1.0  # the inner-lip gap is what `open` measures
     spread_weight: float = 1.0  # how far the lips open over a chunk: unsure models shrink it
@@ -88,6 +89,14 @@ LEARNED_DRIVERS = (MemoryDriver, MemoryOffDriver, ConvReferenceDriver)
 ENSEMBLE_MEMBERS = {member: driver.runs[0] for driver in LEARNED_DRIVERS for member in driver.runs[1:]}
 RUN_TRAINING.update({member: replace(RUN_TRAINING[driver.runs[0]], seed=RUN_TRAINING[driver.runs[0]].seed + k)
                      for driver in LEARNED_DRIVERS for k, member in enumerate(driver.runs[1:], 1)})
+# Trials: a shipped run's network under another recipe, measured by lab.crossval, not shipped.
+# trial -> (the run it varies, its recipe).
+TRIALS = {
+    # lab.synthetic's pairs (the bundled voice on GRID's words, real lips) as a quarter of each batch
+    f"memory-synthetic{suffix}": (run, replace(RUN_TRAINING[run], synthetic_share=0.25))
+    for suffix, run in (("", "memory"), ("-2", "memory-2"))
+}
+RUN_TRAINING.update({trial: recipe for trial, (_, recipe) in TRIALS.items()})
 
 
 class ChunkBank:
@@ -117,14 +126,16 @@ class Batches:
     """Random batches mixing GRID and extra speakers, augmented afresh every time."""
 
     def __init__(self, grid: ChunkBank, extra: ChunkBank | None, config: TrainConfig,
-                 generator: torch.Generator):
-        self.grid, self.extra, self.config = grid, extra, config
+                 generator: torch.Generator, synthetic: ChunkBank | None = None):
+        self.grid, self.extra, self.synthetic, self.config = grid, extra, synthetic, config
         self.generator = generator
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Mel power (B, 4T, F), heard phones (B, T), scaled lips (B, T, 2K), mask (B, T)."""
         n_extra = round(self.config.batch * self.config.extra_share) if self.extra else 0
-        parts = [(self.grid, self.config.batch - n_extra), (self.extra, n_extra)]
+        n_synthetic = round(self.config.batch * self.config.synthetic_share) if self.synthetic else 0
+        parts = [(self.grid, self.config.batch - n_extra - n_synthetic), (self.extra, n_extra),
+                 (self.synthetic, n_synthetic)]
         picks = [(bank, torch.randint(len(bank), (n,), generator=self.generator))
                  for bank, n in parts if n]
         power, phones, lips, mask = (torch.cat([getattr(bank, name)[index] for bank, index in picks])
@@ -213,6 +224,7 @@ def build(run: str, offset_scale: float):
         return SyncNet(SyncNetConfig(offset_scale=offset_scale))
     if run == "conv-reference":
         return ConvReference(ConvReferenceConfig(offset_scale=offset_scale))
+    run = TRIALS[run][0] if run in TRIALS else run
     use_memory = ENSEMBLE_MEMBERS.get(run, run) == "memory"
     return SpeechToLips(SpeechToLipsConfig(use_memory=use_memory, offset_scale=offset_scale))
 
@@ -244,7 +256,12 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float, checkp
     kept = averaged.module if averaged else model  # what is validated and saved
     grid = ChunkBank(data["grid-train"], offset_scale, CHUNK_FRAMES)
     extra = ChunkBank(data["extra-train"], offset_scale, CHUNK_FRAMES // 3) if config.extra_share else None
-    batches = Batches(grid, extra, config, generator)
+    synthetic = None
+    if config.synthetic_share:
+        from lab import synthetic as synthetic_pairs
+
+        synthetic = ChunkBank(synthetic_pairs.load(), offset_scale, CHUNK_FRAMES)
+    batches = Batches(grid, extra, config, generator, synthetic)
     syncnet = None
     if run != "syncnet" and config.sync_weight:
         syncnet = load_model(CHECKPOINTS["syncnet"]).requires_grad_(False)
@@ -253,7 +270,8 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float, checkp
                                                    pct_start=0.05)
     rows, running, started = [], {}, time.time()
     print(f"{run}: {sum(p.numel() for p in model.parameters())} parameters, {len(grid)} grid chunks"
-          + (f", {len(extra)} extra-speaker chunks" if extra else ""), flush=True)
+          + (f", {len(extra)} extra-speaker chunks" if extra else "")
+          + (f", {len(synthetic)} synthetic chunks" if synthetic else ""), flush=True)
     model.train()
     for step in range(1, config.steps + 1):
         power, phones, lips, mask = batches.next()
@@ -358,12 +376,13 @@ def in_parallel(function, tasks: list[tuple], jobs: int) -> list:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("runs", nargs="*", help=f"any of {', '.join(RUN_TRAINING)} (default: all)")
+    shipped = [run for run in RUN_TRAINING if run in CHECKPOINTS]  # trials train in lab.crossval only
+    parser.add_argument("runs", nargs="*", help=f"any of {', '.join(shipped)} (default: all)")
     parser.add_argument("--jobs", type=int, default=2, help="trainings at a time (one thread each)")
     args = parser.parse_args()
-    if set(args.runs) - set(RUN_TRAINING):
-        parser.error(f"unknown runs: {', '.join(sorted(set(args.runs) - set(RUN_TRAINING)))}")
-    runs = args.runs or list(RUN_TRAINING)
+    if set(args.runs) - set(shipped):
+        parser.error(f"unknown runs: {', '.join(sorted(set(args.runs) - set(shipped)))}")
+    runs = args.runs or shipped
     prepare.build_missing()
     if "syncnet" in runs:  # first: the other runs' sync loss reads it
         train_shipped("syncnet")

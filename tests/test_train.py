@@ -61,3 +61,23 @@ def test_folds_keep_each_person_whole_and_balance_length():
 def test_validation_holds_out_whole_people():
     for clip, stands_for in prepare.SAME_PERSON.items():
         assert (clip in prepare.HELD_OUT_SPEAKERS) == (stands_for in prepare.HELD_OUT_SPEAKERS)
+
+
+def test_batches_draw_each_source_by_its_share(clip_data):
+    grid, extra, synthetic = (train.ChunkBank([clip_data], 0.02, train.CHUNK_FRAMES) for _ in range(3))
+    for source, bank in enumerate((grid, extra, synthetic)):
+        bank.phones[:] = source  # tell the sources apart by their phones
+    config = train.TrainConfig(batch=8, extra_share=0.25, synthetic_share=0.25, phone_dropout=0.0,
+                               augment=train.AugmentConfig(tempo=0.0))
+    batches = train.Batches(grid, extra, config, torch.Generator().manual_seed(0), synthetic)
+    power, phones, lips, mask = batches.next()
+    assert power.shape[0] == lips.shape[0] == mask.shape[0] == 8
+    assert torch.bincount(phones[:, 0], minlength=3).tolist() == [4, 2, 2]
+
+
+def test_trials_vary_a_shipped_run_and_never_train_into_models():
+    for trial, (run, recipe) in train.TRIALS.items():
+        assert run in train.CHECKPOINTS and trial not in train.CHECKPOINTS
+        assert train.RUN_TRAINING[trial] == recipe != train.RUN_TRAINING[run]
+        assert type(train.build(trial, 0.02)) is type(train.build(run, 0.02))
+        assert train.build(trial, 0.02).config == train.build(run, 0.02).config

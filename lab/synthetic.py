@@ -1,0 +1,121 @@
+"""Synthetic pairs: the bundled voice speaking GRID's transcripts, with the real clip's lips:
+`python -m lab.synthetic`.
+
+Per grid-train clip, piper's "joe" says the clip's words; its log-mel and the phones heard in it
+are time-warped word by word onto the clip's own word timings (GRID's .align), so the real lips of
+grid-s1's speaker line up with another voice saying the same words. A second voice for the same
+lip motion: what the network learns from the pair cannot be grid-s1's voice. Cached in
+.cache/synthetic/, keyed by the clip's files and SYNTHETIC_VERSION; never touches grid-val,
+grid-test or the other people.
+"""
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lab import prepare
+from lab.dataset import Clip, cache_path, split
+from lab.prepare import ClipData
+from studio.audio import FPS, HOP_LENGTH, SAMPLE_RATE, frame_count, log_mel, resample
+from studio.phonemes import Segment
+
+SYNTHETIC_VERSION = "1"  # bump when the pairs are made differently
+PAD_SECONDS = 1.0  # silence around the voice's audio, read where the clip is silent
+
+
+def time_warp(voice_words: list[Segment], clip_words: list[Segment]) -> tuple[np.ndarray, np.ndarray]:
+    """Anchor times (clip, voice) in seconds: each word's start and end, where both say the same
+    words in the same order and the anchors rise together."""
+    if [w.label.lower() for w in voice_words] != [w.label.lower() for w in clip_words]:
+        raise ValueError("the voice and the clip say different words")
+    clip_times = np.array([t for w in clip_words for t in (w.start, w.end)])
+    voice_times = np.array([t for w in voice_words for t in (w.start, w.end)])
+    # GRID's words touch (one ends where the next starts): one anchor there, between the voice's two
+    clip_times, where = np.unique(clip_times, return_inverse=True)
+    voice_times = np.bincount(where, voice_times) / np.bincount(where)
+    if np.any(np.diff(clip_times) <= 0) or np.any(np.diff(voice_times) <= 0):
+        raise ValueError("the word timings do not rise together")
+    return clip_times, voice_times
+
+
+def voice_time(clip_time: np.ndarray, anchors: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Clip time -> voice time: piecewise linear between the anchors, slope 1 beyond them."""
+    clip_times, voice_times = anchors
+    inside = np.interp(clip_time, clip_times, voice_times)
+    before = voice_times[0] + (clip_time - clip_times[0])
+    after = voice_times[-1] + (clip_time - clip_times[-1])
+    return np.where(clip_time < clip_times[0], before, np.where(clip_time > clip_times[-1], after, inside))
+
+
+def warped_features(clip: Clip, real: ClipData, voice) -> tuple[np.ndarray, np.ndarray]:
+    """The voice saying `clip`'s words, warped onto its timeline: log-mel rows as `real.mel`'s and
+    the phones heard, one per frame."""
+    track = voice.synthesize(clip.transcript)
+    anchors = time_warp(track.words, list(clip.words))
+    pad = round(PAD_SECONDS * SAMPLE_RATE)
+    samples = np.pad(resample(track.samples, track.sample_rate, SAMPLE_RATE), pad)
+    n_voice_frames = frame_count(len(samples))
+    voice_mel = log_mel(samples, n_voice_frames)
+    n_frames = len(real.opening)
+    hop = HOP_LENGTH / SAMPLE_RATE
+    mel_times = voice_time((np.arange(len(real.mel)) + 0.5) * hop, anchors) + PAD_SECONDS
+    rows = np.clip(mel_times / hop - 0.5, 0, len(voice_mel) - 1)
+    low = np.floor(rows).astype(int)
+    high = np.minimum(low + 1, len(voice_mel) - 1)
+    weight = (rows - low)[:, None].astype(np.float32)
+    mel = (1 - weight) * voice_mel[low] + weight * voice_mel[high]
+    heard = prepare.heard_phones(samples, n_voice_frames)[0].numpy()
+    frame_times = voice_time((np.arange(n_frames) + 0.5) / FPS, anchors) + PAD_SECONDS
+    return mel.astype(np.float32), heard[np.clip((frame_times * FPS).astype(int), 0, n_voice_frames - 1)]
+
+
+def _pair(clip: Clip, mel: np.ndarray, phones: np.ndarray) -> ClipData:
+    """The pair's features with the real clip's lips. No samples: the warp exists only as
+    features, and nothing measures these pairs."""
+    real = prepare.clip_data(clip)
+    return ClipData(f"synthetic/{clip.name}", mel, phones, real.offsets, real.opening, real.photo_rest,
+                    np.zeros(0, np.float32), real.lag)
+
+
+def _pair_path(clip: Clip) -> Path:
+    version = f"{SYNTHETIC_VERSION}-{prepare.PREPARE_VERSION}"  # the lips' features are prepare's
+    return cache_path("synthetic", clip, (clip.video, clip.audio), version, ".npz")
+
+
+def load(voice=None) -> list[ClipData]:
+    """The synthetic pair of every grid-train clip whose words the voice says as GRID wrote them
+    (built and cached on first use)."""
+    pairs = []
+    for clip in split("grid-train"):
+        path = _pair_path(clip)
+        if not path.exists():
+            if voice is None:
+                from studio.voice import Voice
+
+                voice = Voice()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".partial-{os.getpid()}.npz")
+            try:
+                mel, phones = warped_features(clip, prepare.clip_data(clip), voice)
+                np.savez(partial, mel=mel, phones=phones)
+            except ValueError:  # the words said otherwise: no pair, and that is remembered
+                np.savez(partial, skipped=True)
+            partial.replace(path)
+        with np.load(path) as f:
+            if "skipped" not in f:
+                pairs.append(_pair(clip, f["mel"], f["phones"]))
+    return pairs
+
+
+def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n")[0]).parse_args()
+    started = time.time()
+    pairs = load()
+    print(f"synthetic: {len(pairs)} pairs of {len(split('grid-train'))} grid-train clips, "
+          f"{time.time() - started:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
