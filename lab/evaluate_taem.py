@@ -61,13 +61,14 @@ def placed(photo: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return out
 
 
-def warp(offsets: np.ndarray, source_times: np.ndarray) -> np.ndarray:
-    """Offsets sampled (linearly) at times in seconds on their own timeline."""
-    position = np.clip(source_times * FPS - 0.5, 0, len(offsets) - 1)
+def warp(series: np.ndarray, source_times: np.ndarray, rate: float = FPS) -> np.ndarray:
+    """A series of `rate` rows a second (frame offsets, mel rows), sampled linearly at times in
+    seconds on its own timeline (row k centred at (k + 0.5) / rate)."""
+    position = np.clip(source_times * rate - 0.5, 0, len(series) - 1)
     low = np.floor(position).astype(int)
-    high = np.minimum(low + 1, len(offsets) - 1)
-    share = (position - low)[:, None, None]
-    return (1 - share) * offsets[low] + share * offsets[high]
+    high = np.minimum(low + 1, len(series) - 1)
+    share = (position - low).reshape(-1, *[1] * (series.ndim - 1))
+    return (1 - share) * series[low] + share * series[high]
 
 
 def time_map(real: list[Segment], other: list[Segment], real_words, other_words, real_end, other_end

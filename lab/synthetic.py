@@ -17,6 +17,7 @@ import numpy as np
 
 from lab import prepare
 from lab.dataset import Clip, cache_path, split
+from lab.evaluate_taem import warp
 from lab.prepare import ClipData
 from studio.audio import FPS, HOP_LENGTH, SAMPLE_RATE, frame_count, log_mel, resample
 from studio.phonemes import Segment
@@ -59,23 +60,18 @@ def warped_features(clip: Clip, real: ClipData, voice) -> tuple[np.ndarray, np.n
     n_voice_frames = frame_count(len(samples))
     voice_mel = log_mel(samples, n_voice_frames)
     n_frames = len(real.opening)
-    hop = HOP_LENGTH / SAMPLE_RATE
-    mel_times = voice_time((np.arange(len(real.mel)) + 0.5) * hop, anchors) + PAD_SECONDS
-    rows = np.clip(mel_times / hop - 0.5, 0, len(voice_mel) - 1)
-    low = np.floor(rows).astype(int)
-    high = np.minimum(low + 1, len(voice_mel) - 1)
-    weight = (rows - low)[:, None].astype(np.float32)
-    mel = (1 - weight) * voice_mel[low] + weight * voice_mel[high]
+    mel_rate = SAMPLE_RATE / HOP_LENGTH
+    mel_times = voice_time((np.arange(len(real.mel)) + 0.5) / mel_rate, anchors) + PAD_SECONDS
+    mel = warp(voice_mel, mel_times, mel_rate)
     heard = prepare.heard_phones(samples, n_voice_frames)[0].numpy()
     frame_times = voice_time((np.arange(n_frames) + 0.5) / FPS, anchors) + PAD_SECONDS
     return mel.astype(np.float32), heard[np.clip((frame_times * FPS).astype(int), 0, n_voice_frames - 1)]
 
 
-def _pair(clip: Clip, mel: np.ndarray, phones: np.ndarray) -> ClipData:
+def _pair(real: ClipData, mel: np.ndarray, phones: np.ndarray) -> ClipData:
     """The pair's features with the real clip's lips. No samples: the warp exists only as
     features, and nothing measures these pairs."""
-    real = prepare.clip_data(clip)
-    return ClipData(f"synthetic/{clip.name}", mel, phones, real.offsets, real.opening, real.photo_rest,
+    return ClipData(f"synthetic/{real.name}", mel, phones, real.offsets, real.opening, real.photo_rest,
                     np.zeros(0, np.float32), real.lag)
 
 
@@ -89,7 +85,7 @@ def load(voice=None) -> list[ClipData]:
     (built and cached on first use)."""
     pairs = []
     for clip in split("grid-train"):
-        path = _pair_path(clip)
+        path, real = _pair_path(clip), prepare.clip_data(clip)
         if not path.exists():
             if voice is None:
                 from studio.voice import Voice
@@ -98,14 +94,14 @@ def load(voice=None) -> list[ClipData]:
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(f".partial-{os.getpid()}.npz")
             try:
-                mel, phones = warped_features(clip, prepare.clip_data(clip), voice)
+                mel, phones = warped_features(clip, real, voice)
                 np.savez(partial, mel=mel, phones=phones)
             except ValueError:  # the words said otherwise: no pair, and that is remembered
                 np.savez(partial, skipped=True)
             partial.replace(path)
         with np.load(path) as f:
             if "skipped" not in f:
-                pairs.append(_pair(clip, f["mel"], f["phones"]))
+                pairs.append(_pair(real, f["mel"], f["phones"]))
     return pairs
 
 
