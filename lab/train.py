@@ -90,13 +90,11 @@ ENSEMBLE_MEMBERS = {member: driver.runs[0] for driver in LEARNED_DRIVERS for mem
 RUN_TRAINING.update({member: replace(RUN_TRAINING[driver.runs[0]], seed=RUN_TRAINING[driver.runs[0]].seed + k)
                      for driver in LEARNED_DRIVERS for k, member in enumerate(driver.runs[1:], 1)})
 # Trials: a shipped run's network under another recipe, measured by lab.crossval, not shipped.
-# trial -> (the run it varies, its recipe).
-TRIALS = {
-    # lab.synthetic's pairs (the bundled voice on GRID's words, real lips) as a quarter of each batch
-    f"memory-synthetic{suffix}": (run, replace(RUN_TRAINING[run], synthetic_share=0.25))
-    for suffix, run in (("", "memory"), ("-2", "memory-2"))
-}
-RUN_TRAINING.update({trial: recipe for trial, (_, recipe) in TRIALS.items()})
+# trial -> the run it varies; its recipe is in RUN_TRAINING.
+TRIALS = {"memory-synthetic": "memory", "memory-synthetic-2": "memory-2"}
+# lab.synthetic's pairs (the bundled voice on GRID's words, real lips) as a quarter of each batch
+RUN_TRAINING.update({trial: replace(RUN_TRAINING[run], synthetic_share=0.25)
+                     for trial, run in TRIALS.items()})
 
 
 class ChunkBank:
@@ -224,7 +222,7 @@ def build(run: str, offset_scale: float):
         return SyncNet(SyncNetConfig(offset_scale=offset_scale))
     if run == "conv-reference":
         return ConvReference(ConvReferenceConfig(offset_scale=offset_scale))
-    run = TRIALS[run][0] if run in TRIALS else run
+    run = TRIALS.get(run, run)
     use_memory = ENSEMBLE_MEMBERS.get(run, run) == "memory"
     return SpeechToLips(SpeechToLipsConfig(use_memory=use_memory, offset_scale=offset_scale))
 
