@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from lab.dataset import ROOT, Clip, clip_audio, clip_landmarks, split
-from lab.measures import lip_gap, phone_frames, sync_measures
+from lab.measures import lip_gap, phone_frames, sync_measures, warp
 from lab.reports import write_report
 from lab.taem_data import clip_phones, clip_speaker
 from studio.audio import FPS, SAMPLE_RATE, frame_count
@@ -59,16 +59,6 @@ def placed(photo: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     out = np.repeat(photo[None], len(offsets), axis=0)
     out[:, list(MOUTH_POINTS)] = FaceFrame.of(photo).to_image(rest_mouth(photo) + offsets)
     return out
-
-
-def warp(series: np.ndarray, source_times: np.ndarray, rate: float = FPS) -> np.ndarray:
-    """A series of `rate` rows a second (frame offsets, mel rows), sampled linearly at times in
-    seconds on its own timeline (row k centred at (k + 0.5) / rate)."""
-    position = np.clip(source_times * rate - 0.5, 0, len(series) - 1)
-    low = np.floor(position).astype(int)
-    high = np.minimum(low + 1, len(series) - 1)
-    share = (position - low).reshape(-1, *[1] * (series.ndim - 1))
-    return (1 - share) * series[low] + share * series[high]
 
 
 def time_map(real: list[Segment], other: list[Segment], real_words, other_words, real_end, other_end

@@ -155,3 +155,13 @@ def aligned_mouths(generated: np.ndarray, generated_frame: FaceFrame, real: np.n
                               borderMode=cv2.BORDER_REPLICATE)
 
     return cut(generated, generated_frame), cut(real, real_frame)
+
+
+def warp(series: np.ndarray, source_times: np.ndarray, rate: float = FPS) -> np.ndarray:
+    """A series of `rate` rows a second (frame offsets, mel rows), sampled linearly at times in
+    seconds on its own timeline (row k centred at (k + 0.5) / rate)."""
+    position = np.clip(source_times * rate - 0.5, 0, len(series) - 1)
+    low = np.floor(position).astype(int)
+    high = np.minimum(low + 1, len(series) - 1)
+    share = (position - low).reshape(-1, *[1] * (series.ndim - 1))
+    return (1 - share) * series[low] + share * series[high]

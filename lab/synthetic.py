@@ -17,7 +17,7 @@ import numpy as np
 
 from lab import prepare
 from lab.dataset import Clip, cache_path, split
-from lab.evaluate_taem import warp
+from lab.measures import warp
 from lab.prepare import ClipData
 from studio.audio import FPS, HOP_LENGTH, SAMPLE_RATE, frame_count, log_mel, resample
 from studio.phonemes import Segment
