@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from lab.dataset import ROOT, Clip, clip_audio, clip_landmarks, split
-from lab.measures import lip_gap, phone_frames, sync_measures, warp
+from lab.measures import anchor_times, lip_gap, mapped_time, phone_frames, sync_measures, warp
 from lab.reports import write_report
 from lab.taem_data import clip_phones, clip_speaker
 from studio.audio import FPS, SAMPLE_RATE, frame_count
@@ -61,18 +61,16 @@ def placed(photo: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return out
 
 
-def time_map(real: list[Segment], other: list[Segment], real_words, other_words, real_end, other_end
-             ) -> tuple[np.ndarray, np.ndarray, str]:
-    """Matching (real, other) anchor times, ends included, at phone level when the two alignments
-    have the same phones, else at word level."""
+def time_map(real: list[Segment], other: list[Segment], real_words, other_words
+             ) -> tuple[tuple[np.ndarray, np.ndarray], str]:
+    """Matching (real, other) anchor times (lab.measures.anchor_times), at phone level when the
+    two alignments have the same phones, else at word level."""
     spoken = lambda phones: [p for p in phones if p.label != SILENCE]
     a, b = spoken(real), spoken(other)
     level = "phones" if [p.label for p in a] == [p.label for p in b] else "words"
     if level == "words":
         a, b = real_words, other_words
-    real_t = [0.0] + [t for s in a for t in (s.start, s.end)] + [real_end]
-    other_t = [0.0] + [t for s in b for t in (s.start, s.end)] + [other_end]
-    return np.maximum.accumulate(real_t), np.maximum.accumulate(other_t), level
+    return anchor_times(a, b), level
 
 
 def dtw_warp(real_mouth: np.ndarray, offsets: np.ndarray, rest: np.ndarray) -> np.ndarray:
@@ -117,8 +115,8 @@ def evaluate_clip(clip: Clip, voice, encoder: SpeakerEncoder, other_speaker: np.
     tts = speech_from_tracks([voice.synthesize(clip.transcript)], 0.0)
     tts_words, tts_aligned = force_align(tts.samples, clip.transcript)
     real_words, _ = force_align(samples, clip.transcript)
-    real_t, tts_t, level = time_map(phones, tts_aligned, real_words, tts_words, n / FPS, tts.duration)
-    source_times = np.interp((np.arange(n) + 0.5) / FPS, real_t, tts_t)
+    anchors, level = time_map(phones, tts_aligned, real_words, tts_words)
+    source_times = mapped_time((np.arange(n) + 0.5) / FPS, anchors)
     motions["cascade: TTS -> memory, warped"] = warp(MemoryDriver().lip_offsets(tts, rest), source_times)
     motions["taem on TTS timing, warped"] = warp(text_lip_offsets(tts.phones, tts.n_frames, speaker),
                                                  source_times)

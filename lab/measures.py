@@ -157,6 +157,27 @@ def aligned_mouths(generated: np.ndarray, generated_frame: FaceFrame, real: np.n
     return cut(generated, generated_frame), cut(real, real_frame)
 
 
+def anchor_times(a: list[Segment], b: list[Segment]) -> tuple[np.ndarray, np.ndarray]:
+    """Two timings of the same segments -> matching anchor times (a's, b's) in seconds: each
+    segment's start and end; where a's segments touch, one anchor, between b's two times there."""
+    a_times = np.array([t for s in a for t in (s.start, s.end)])
+    b_times = np.array([t for s in b for t in (s.start, s.end)])
+    a_times, where = np.unique(a_times, return_inverse=True)
+    b_times = np.bincount(where, b_times) / np.bincount(where)
+    if len(a_times) == 0 or np.any(np.diff(a_times) <= 0) or np.any(np.diff(b_times) <= 0):
+        raise ValueError("the two timings do not rise together")
+    return a_times, b_times
+
+
+def mapped_time(times: np.ndarray, anchors: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Times on anchor_times' first timeline -> the second: piecewise linear between the
+    anchors, at the same pace beyond them."""
+    a_times, b_times = anchors
+    inside = np.interp(times, a_times, b_times)
+    before, after = b_times[0] + (times - a_times[0]), b_times[-1] + (times - a_times[-1])
+    return np.where(times < a_times[0], before, np.where(times > a_times[-1], after, inside))
+
+
 def warp(series: np.ndarray, source_times: np.ndarray, rate: float = FPS) -> np.ndarray:
     """A series of `rate` rows a second (frame offsets, mel rows), sampled linearly at times in
     seconds on its own timeline (row k centred at (k + 0.5) / rate)."""

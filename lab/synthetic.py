@@ -17,7 +17,7 @@ import numpy as np
 
 from lab import prepare
 from lab.dataset import Clip, cache_path, split
-from lab.measures import warp
+from lab.measures import anchor_times, mapped_time, warp
 from lab.prepare import ClipData
 from studio.audio import FPS, HOP_LENGTH, SAMPLE_RATE, frame_count, log_mel, resample
 from studio.phonemes import Segment
@@ -27,27 +27,11 @@ PAD_SECONDS = 1.0  # silence around the voice's audio, read where the clip is si
 
 
 def time_warp(voice_words: list[Segment], clip_words: list[Segment]) -> tuple[np.ndarray, np.ndarray]:
-    """Anchor times (clip, voice) in seconds: each word's start and end, where both say the same
-    words in the same order and the anchors rise together."""
+    """Anchor times (clip, voice) in seconds from the words' timings, where both say the same
+    words in the same order."""
     if [w.label.lower() for w in voice_words] != [w.label.lower() for w in clip_words]:
         raise ValueError("the voice and the clip say different words")
-    clip_times = np.array([t for w in clip_words for t in (w.start, w.end)])
-    voice_times = np.array([t for w in voice_words for t in (w.start, w.end)])
-    # GRID's words touch (one ends where the next starts): one anchor there, between the voice's two
-    clip_times, where = np.unique(clip_times, return_inverse=True)
-    voice_times = np.bincount(where, voice_times) / np.bincount(where)
-    if np.any(np.diff(clip_times) <= 0) or np.any(np.diff(voice_times) <= 0):
-        raise ValueError("the word timings do not rise together")
-    return clip_times, voice_times
-
-
-def voice_time(clip_time: np.ndarray, anchors: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Clip time -> voice time: piecewise linear between the anchors, slope 1 beyond them."""
-    clip_times, voice_times = anchors
-    inside = np.interp(clip_time, clip_times, voice_times)
-    before = voice_times[0] + (clip_time - clip_times[0])
-    after = voice_times[-1] + (clip_time - clip_times[-1])
-    return np.where(clip_time < clip_times[0], before, np.where(clip_time > clip_times[-1], after, inside))
+    return anchor_times(clip_words, voice_words)
 
 
 def warped_features(clip: Clip, real: ClipData, voice) -> tuple[np.ndarray, np.ndarray]:
@@ -61,10 +45,10 @@ def warped_features(clip: Clip, real: ClipData, voice) -> tuple[np.ndarray, np.n
     voice_mel = log_mel(samples, n_voice_frames)
     n_frames = len(real.opening)
     mel_rate = SAMPLE_RATE / HOP_LENGTH
-    mel_times = voice_time((np.arange(len(real.mel)) + 0.5) / mel_rate, anchors) + PAD_SECONDS
+    mel_times = mapped_time((np.arange(len(real.mel)) + 0.5) / mel_rate, anchors) + PAD_SECONDS
     mel = warp(voice_mel, mel_times, mel_rate)
     heard = prepare.heard_phones(samples, n_voice_frames)[0].numpy()
-    frame_times = voice_time((np.arange(n_frames) + 0.5) / FPS, anchors) + PAD_SECONDS
+    frame_times = mapped_time((np.arange(n_frames) + 0.5) / FPS, anchors) + PAD_SECONDS
     return mel.astype(np.float32), heard[np.clip((frame_times * FPS).astype(int), 0, n_voice_frames - 1)]
 
 

@@ -68,3 +68,14 @@ def test_aligned_mouths_do_not_count_head_motion_as_mouth_error(photo_path):
     ours, theirs = aligned_mouths(photo, FaceFrame.of(landmarks), moved, moved_landmarks)
     assert ours.shape == theirs.shape and min(ours.shape[:2]) > 20
     assert psnr(ours, theirs) > 30 > fixed_box + 5
+
+
+def test_anchor_times_refuse_timings_that_do_not_rise_together():
+    from lab.measures import anchor_times
+    from studio.phonemes import Segment
+
+    a = [Segment("bin", 0.5, 0.8), Segment("blue", 0.8, 1.2)]
+    b = [Segment("bin", 0.1, 0.3), Segment("blue", 0.3, 0.6)]
+    assert anchor_times(a, b)[1].tolist() == [0.1, 0.3, 0.6]
+    with pytest.raises(ValueError):
+        anchor_times(a, [Segment("bin", 0.1, 0.4), Segment("blue", 0.3, 0.35)])

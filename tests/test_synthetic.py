@@ -4,6 +4,7 @@ import pytest
 
 from lab import prepare, synthetic
 from lab.dataset import grid_clip
+from lab.measures import mapped_time
 from studio.phonemes import Segment
 
 
@@ -13,7 +14,7 @@ def test_touching_words_share_one_anchor_and_time_runs_at_the_voices_pace_beyond
     clip_times, voice_times = anchors = synthetic.time_warp(voice, clip)
     assert clip_times.tolist() == [0.5, 0.8, 1.2]
     assert voice_times == pytest.approx([0.1, 0.325, 0.6])
-    mapped = synthetic.voice_time(np.array([0.0, 0.5, 0.65, 1.2, 2.0]), anchors)
+    mapped = mapped_time(np.array([0.0, 0.5, 0.65, 1.2, 2.0]), anchors)
     assert mapped == pytest.approx([-0.4, 0.1, 0.2125, 0.6, 1.4])
 
 
