@@ -18,7 +18,8 @@ RENDERED_BY = {"evaluation": "lab.evaluate", "renderers": "lab.evaluate", "taem-
                "benchmark": "lab.benchmark", "bad_input": "lab.bad_input",
                "training/selfcheck": "lab.selfcheck", "training/memory_analysis": "lab.memory_analysis",
                "mouth_motion": "lab.mouth_motion", "crossval": "lab.crossval",
-               "script_lips": "lab.script_lips", "crossval_synthetic": "lab.crossval"}
+               "script_lips": "lab.script_lips", "crossval_synthetic": "lab.crossval",
+               "phone_evidence": "lab.phone_evidence"}
 
 
 def write_report(path: Path, data, markdown: Callable) -> str:

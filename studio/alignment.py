@@ -59,7 +59,7 @@ def _get_decoder() -> Any:
     return _decoder
 
 
-def _to_int16(samples: np.ndarray) -> np.ndarray:
+def to_int16(samples: np.ndarray) -> np.ndarray:
     """int16 for pocketsphinx, with +-1 of dither so digital silence (exact zeros, as in the
     voice's pauses) is not heard as a fricative; seeded, so the same audio aligns the same."""
     samples = np.asarray(samples, dtype=np.float32)
@@ -83,12 +83,12 @@ def _is_word(name: str) -> bool:
     return re.match(r"[<\[+]", name) is None
 
 
-def _phone_label(name: str) -> str:
+def phone_label(name: str) -> str:
     """pocketsphinx phone -> PHONES: 'SIL' and noise phones like '+NSN+' become silence."""
     return name if name in PHONES and name != SILENCE else SILENCE
 
 
-def _contiguous(starts: Iterable[tuple[str, int]], duration: float) -> list[Segment]:
+def contiguous_phones(starts: Iterable[tuple[str, int]], duration: float) -> list[Segment]:
     """(label, start frame) pairs -> segments that meet end to start and end at `duration`.
 
     Neighbouring silences merge, and the last segment absorbs the part frame at the end.
@@ -187,7 +187,7 @@ def force_align(samples: np.ndarray, transcript: str) -> tuple[list[Segment], li
     ("Hello," "twenty-five!") and leave gaps where there is silence; phones cover the audio.
     Raises StudioError if the transcript cannot be matched to the speech.
     """
-    pcm = _to_int16(samples)
+    pcm = to_int16(samples)
     duration = len(pcm) / SAMPLE_RATE
     if len(pcm) < _HOP:
         raise StudioError("The audio is too short to align.")
@@ -205,7 +205,7 @@ def force_align(samples: np.ndarray, transcript: str) -> tuple[list[Segment], li
     if len(spoken) != len(owners):
         raise StudioError(_MISMATCH)
 
-    phones = _contiguous(((_phone_label(name), start) for *_, word_phones in aligned
+    phones = contiguous_phones(((phone_label(name), start) for *_, word_phones in aligned
                           for name, start in word_phones), duration)
     spans: dict[int, tuple[float, float]] = {}
     for (owner, _), (_, first, frames, _) in zip(owners, spoken):
@@ -226,12 +226,12 @@ def recognize_phones(samples: np.ndarray) -> list[Segment]:
     pocketsphinx's phone decoding is rough (many phones wrong, but timing and the open/closed
     character of the mouth mostly right): use force_align when the words are known.
     """
-    pcm = _to_int16(samples)
+    pcm = to_int16(samples)
     if len(pcm) < _HOP:
         return [Segment(SILENCE, 0.0, len(pcm) / SAMPLE_RATE)] if len(pcm) else []
     with _lock:
         decoder = _get_decoder()
         decoder.activate_search(_ALLPHONE_SEARCH)
         _decode(decoder, pcm)
-        heard = [(_phone_label(s.word), s.start_frame) for s in decoder.seg()]
-    return _contiguous(heard, len(pcm) / SAMPLE_RATE)
+        heard = [(phone_label(s.word), s.start_frame) for s in decoder.seg()]
+    return contiguous_phones(heard, len(pcm) / SAMPLE_RATE)
