@@ -126,11 +126,11 @@ def measure() -> dict:
     tables = fit_tables(fit)
     rows, seconds = [], {"allphone": 0.0, "phone-lm": 0.0, "audio": 0.0}
     for clip, data in other_people():
-        weights = evidence(data)
+        weights, lattice_seconds = timed(evidence, data)
         rows.append({"clip": clip.name, **{kind: lagged_correlation(
             data.opening, smooth(_with_bias(weights[kind]) @ tables[kind]), 0) for kind in KINDS}})
         seconds["allphone"] += timed(recognize_phones, data.samples)[1]
-        seconds["phone-lm"] += timed(lattice_evidence, data.samples, len(data.opening))[1]
+        seconds["phone-lm"] += lattice_seconds
         seconds["audio"] += len(data.samples) / SAMPLE_RATE
     gains = {kind: paired_difference([r[kind] for r in rows], [r["allphone"] for r in rows])
              for kind in KINDS[1:]}
