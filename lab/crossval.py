@@ -162,7 +162,7 @@ def main() -> None:
     unknown = [run for run in runs if run not in train.RUN_TRAINING or run == "syncnet"]
     if unknown:
         parser.error(f"unknown lip runs: {', '.join(unknown)}")
-    prepare.build_missing()
+    train.build_missing(runs)
     tasks = [(run, fold) for run in runs for fold in range(FOLDS)]
     checkpoints = dict(zip(tasks, train.in_parallel(train_fold, tasks, args.jobs)))
     people = other_people()
