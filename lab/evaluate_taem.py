@@ -64,13 +64,14 @@ def placed(photo: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 def time_map(real: list[Segment], other: list[Segment], real_words, other_words
              ) -> tuple[tuple[np.ndarray, np.ndarray], str]:
     """Matching (real, other) anchor times (lab.measures.anchor_times), at phone level when the
-    two alignments have the same phones, else at word level."""
+    two alignments have the same phones, else at word level; a pause of the real speaker's that
+    the other timing lacks maps onto the instant between its two segments."""
     spoken = lambda phones: [p for p in phones if p.label != SILENCE]
     a, b = spoken(real), spoken(other)
     level = "phones" if [p.label for p in a] == [p.label for p in b] else "words"
     if level == "words":
         a, b = real_words, other_words
-    return anchor_times(a, b), level
+    return anchor_times(a, b, b_may_pause=True), level
 
 
 def dtw_warp(real_mouth: np.ndarray, offsets: np.ndarray, rest: np.ndarray) -> np.ndarray:

@@ -157,14 +157,19 @@ def aligned_mouths(generated: np.ndarray, generated_frame: FaceFrame, real: np.n
     return cut(generated, generated_frame), cut(real, real_frame)
 
 
-def anchor_times(a: list[Segment], b: list[Segment]) -> tuple[np.ndarray, np.ndarray]:
+def anchor_times(a: list[Segment], b: list[Segment], b_may_pause: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Two timings of the same segments -> matching anchor times (a's, b's) in seconds: each
-    segment's start and end; where a's segments touch, one anchor, between b's two times there."""
+    segment's start and end; where a's segments touch, one anchor, between b's two times there.
+    Both must rise; with `b_may_pause`, b may stand still where a pauses between segments that
+    touch in b (a pause one timing has and the other lacks)."""
     a_times = np.array([t for s in a for t in (s.start, s.end)])
     b_times = np.array([t for s in b for t in (s.start, s.end)])
     a_times, where = np.unique(a_times, return_inverse=True)
     b_times = np.bincount(where, b_times) / np.bincount(where)
-    if len(a_times) == 0 or np.any(np.diff(a_times) <= 0) or np.any(np.diff(b_times) <= 0):
+    b_steps = np.diff(b_times)
+    b_falls = np.any(b_steps < 0) if b_may_pause else np.any(b_steps <= 0)
+    if len(a_times) == 0 or np.any(np.diff(a_times) <= 0) or b_falls:
         raise ValueError("the two timings do not rise together")
     return a_times, b_times
 

@@ -79,3 +79,7 @@ def test_anchor_times_refuse_timings_that_do_not_rise_together():
     assert anchor_times(a, b)[1].tolist() == [0.1, 0.3, 0.6]
     with pytest.raises(ValueError):
         anchor_times(a, [Segment("bin", 0.1, 0.4), Segment("blue", 0.3, 0.35)])
+    paused = [Segment("bin", 0.5, 0.8), Segment("blue", 0.9, 1.2)]  # a pause b lacks
+    with pytest.raises(ValueError):
+        anchor_times(paused, b)
+    assert anchor_times(paused, b, b_may_pause=True)[1].tolist() == [0.1, 0.3, 0.3, 0.6]
