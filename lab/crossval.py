@@ -61,11 +61,18 @@ def folds_by_frames(clip_frames: dict[str, int], n_folds: int = FOLDS) -> dict[s
     return fold_of
 
 
+def recipe_key(config: train.TrainConfig) -> dict:
+    """The recipe's fields that differ from TrainConfig's defaults: a field added later keeps,
+    at its default, every recipe's key and so its cached checkpoints."""
+    defaults = asdict(train.TrainConfig())
+    return {name: value for name, value in asdict(config).items() if value != defaults[name]}
+
+
 def fold_checkpoint(run: str, fold: int, fold_of: dict[str, int]) -> Path:
     """Where `run` trained without `fold` is kept: keyed by the recipe and the held-out people, so
     a changed recipe retrains and an interrupted cross-validation resumes."""
     held = sorted(person for person, f in fold_of.items() if f == fold)
-    key = json.dumps([asdict(train.RUN_TRAINING[run]), held, prepare.PREPARE_VERSION], sort_keys=True)
+    key = json.dumps([recipe_key(train.RUN_TRAINING[run]), held, prepare.PREPARE_VERSION], sort_keys=True)
     return OUT / f"{run}-fold{fold}-{hashlib.sha1(key.encode()).hexdigest()[:10]}.pt"
 
 

@@ -1,16 +1,20 @@
 """Synthetic pairs: the bundled voice speaking GRID's transcripts, with the real clip's lips:
-`python -m lab.synthetic`.
+`python -m lab.synthetic [--voices joe en-us+f3 ...]`.
 
 Per grid-train clip, piper's "joe" says the clip's words; its log-mel and the phones heard in it
 are time-warped word by word onto the clip's own word timings (GRID's .align), so the real lips of
 grid-s1's speaker line up with another voice saying the same words. A second voice for the same
-lip motion: what the network learns from the pair cannot be grid-s1's voice. Cached in
-.cache/synthetic/, keyed by the clip's files and SYNTHETIC_VERSION; never touches grid-val,
-grid-test or the other people.
+lip motion: what the network learns from the pair cannot be grid-s1's voice. Other voices are
+espeak-ng's (EspeakVoice). Cached in .cache/synthetic/ (joe) and .cache/synthetic-<voice>/, keyed
+by the clip's files and SYNTHETIC_VERSION; never touches grid-val, grid-test or the other people.
 """
 import argparse
 import os
+import subprocess
+import tempfile
 import time
+import wave
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +23,14 @@ from lab import prepare
 from lab.dataset import Clip, cache_path, split
 from lab.measures import anchor_times, mapped_time, warp
 from lab.prepare import ClipData
+from studio.alignment import force_align
 from studio.audio import FPS, HOP_LENGTH, SAMPLE_RATE, frame_count, log_mel, resample
+from studio.errors import StudioError
 from studio.phonemes import Segment
 
 SYNTHETIC_VERSION = "1"  # bump when the pairs are made differently
 PAD_SECONDS = 1.0  # silence around the voice's audio, read where the clip is silent
+STUDIO_VOICE = "joe"  # piper's bundled voice, the studio's own
 
 
 def time_warp(voice_words: list[Segment], clip_words: list[Segment]) -> tuple[np.ndarray, np.ndarray]:
@@ -59,42 +66,85 @@ def _pair(real: ClipData, mel: np.ndarray, phones: np.ndarray) -> ClipData:
                     np.zeros(0, np.float32), real.lag)
 
 
-def _pair_path(clip: Clip) -> Path:
+def _pair_path(clip: Clip, voice: str) -> Path:
     version = f"{SYNTHETIC_VERSION}-{prepare.PREPARE_VERSION}"  # the lips' features are prepare's
-    return cache_path("synthetic", clip, (clip.video, clip.audio), version, ".npz")
+    kind = "synthetic" if voice == STUDIO_VOICE else f"synthetic-{voice}"
+    return cache_path(kind, clip, (clip.video, clip.audio), version, ".npz")
 
 
-def load(voice=None) -> list[ClipData]:
-    """The synthetic pair of every grid-train clip whose words the voice says as GRID wrote them
+@dataclass
+class SpokenWords:
+    """A voice's speech and when it says each word (seconds)."""
+
+    samples: np.ndarray  # float32 mono
+    sample_rate: int
+    words: list[Segment]
+
+
+class EspeakVoice:
+    """A voice of Debian's espeak-ng (`apt-get install espeak-ng`), a formant synthesiser: voices
+    far from piper's and from GRID's speaker. Its words are timed by forced alignment."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def synthesize(self, text: str) -> SpokenWords:
+        with tempfile.NamedTemporaryFile(suffix=".wav") as file:
+            subprocess.run(["espeak-ng", "-v", self.name, "-w", file.name, text], check=True)
+            with wave.open(file.name) as audio:
+                rate = audio.getframerate()
+                pcm = np.frombuffer(audio.readframes(audio.getnframes()), np.int16)
+        samples = pcm.astype(np.float32) / 32768
+        try:
+            words, _ = force_align(resample(samples, rate, SAMPLE_RATE), text)
+        except StudioError as error:  # a pair is refused as any warp that does not fit
+            raise ValueError(str(error)) from error
+        return SpokenWords(samples, rate, words)
+
+
+def make_voice(name: str):
+    if name == STUDIO_VOICE:
+        from studio.voice import Voice
+
+        return Voice()
+    return EspeakVoice(name)
+
+
+def load(voices: tuple[str, ...] = (STUDIO_VOICE,)) -> list[ClipData]:
+    """The synthetic pair of every grid-train clip whose words each voice says as GRID wrote them
     (built and cached on first use)."""
     pairs = []
-    for clip in split("grid-train"):
-        path, real = _pair_path(clip), prepare.clip_data(clip)
-        if not path.exists():
-            if voice is None:
-                from studio.voice import Voice
-
-                voice = Voice()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".partial-{os.getpid()}.npz")
-            try:
-                mel, phones = warped_features(clip, real, voice)
-                np.savez(partial, mel=mel, phones=phones)
-            except ValueError:  # the words said otherwise: no pair, and that is remembered
-                np.savez(partial, skipped=True)
-            partial.replace(path)
-        with np.load(path) as f:
-            if "skipped" not in f:
-                pairs.append(_pair(real, f["mel"], f["phones"]))
+    for name in voices:
+        voice = None
+        for clip in split("grid-train"):
+            path, real = _pair_path(clip, name), prepare.clip_data(clip)
+            if not path.exists():
+                if voice is None:
+                    voice = make_voice(name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                partial = path.with_suffix(f".partial-{os.getpid()}.npz")
+                try:
+                    mel, phones = warped_features(clip, real, voice)
+                    np.savez(partial, mel=mel, phones=phones)
+                except ValueError:  # the words said otherwise: no pair, and that is remembered
+                    np.savez(partial, skipped=True)
+                partial.replace(path)
+            with np.load(path) as f:
+                if "skipped" not in f:
+                    pairs.append(_pair(real, f["mel"], f["phones"]))
     return pairs
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__.split("\n")[0]).parse_args()
-    started = time.time()
-    pairs = load()
-    print(f"synthetic: {len(pairs)} pairs of {len(split('grid-train'))} grid-train clips, "
-          f"{time.time() - started:.0f} s", flush=True)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--voices", nargs="+", default=[STUDIO_VOICE],
+                        help=f"{STUDIO_VOICE} (piper's) or espeak-ng voice names")
+    args = parser.parse_args()
+    for voice in args.voices:
+        started = time.time()
+        pairs = load((voice,))
+        print(f"synthetic, {voice}: {len(pairs)} pairs of {len(split('grid-train'))} grid-train clips, "
+              f"{time.time() - started:.0f} s", flush=True)
 
 
 if __name__ == "__main__":

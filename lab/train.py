@@ -53,6 +53,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     extra_share: float = 0.25  # share of each batch from extra speakers (0: grid-s1 only)
     synthetic_share: float = 0.0  # share of each batch from lab.synthetic's pairs (another voice)
+    synthetic_voices: tuple[str, ...] = ("joe",)  # whose pairs (lab.synthetic's voices), pooled
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     gap_weight: float = 1.0  # the inner-lip gap is what `open` measures
     spread_weight: float = 1.0  # how far the lips open over a chunk: unsure models shrink it
@@ -95,10 +96,15 @@ RUN_TRAINING.update({member: replace(RUN_TRAINING[driver.runs[0]], seed=RUN_TRAI
                      for driver in LEARNED_DRIVERS for k, member in enumerate(driver.runs[1:], 1)})
 # Trials: a shipped run's network under another recipe, measured by lab.crossval, not shipped.
 # trial -> the run it varies; its recipe is in RUN_TRAINING.
-TRIALS = {"memory-no-synthetic": "memory", "memory-no-synthetic-2": "memory-2"}
+TRIALS = {"memory-no-synthetic": "memory", "memory-no-synthetic-2": "memory-2",
+          "memory-voices": "memory", "memory-voices-2": "memory-2"}
 # The shipped recipe without lab.synthetic's pairs
-RUN_TRAINING.update({trial: replace(RUN_TRAINING[run], synthetic_share=0.0)
-                     for trial, run in TRIALS.items()})
+RUN_TRAINING.update({trial: replace(RUN_TRAINING[TRIALS[trial]], synthetic_share=0.0)
+                     for trial in ("memory-no-synthetic", "memory-no-synthetic-2")})
+# ... and with pairs from two espeak-ng voices beside piper's, pooled in the same quarter
+MORE_VOICES = ("joe", "en-us+f3", "en-gb+m3")
+RUN_TRAINING.update({trial: replace(RUN_TRAINING[TRIALS[trial]], synthetic_voices=MORE_VOICES)
+                     for trial in ("memory-voices", "memory-voices-2")})
 
 
 class ChunkBank:
@@ -262,7 +268,7 @@ def train(run: str, data: dict[str, list[ClipData]], offset_scale: float, checkp
     if config.synthetic_share:
         from lab import synthetic as synthetic_pairs
 
-        synthetic = ChunkBank(synthetic_pairs.load(), offset_scale, CHUNK_FRAMES)
+        synthetic = ChunkBank(synthetic_pairs.load(config.synthetic_voices), offset_scale, CHUNK_FRAMES)
     batches = Batches(grid, extra, config, generator, synthetic)
     syncnet = None
     if run != "syncnet" and config.sync_weight:
@@ -373,10 +379,12 @@ def build_missing(runs: list[str]) -> None:
     """Build every cache that `runs` read and that is missing (clip features, synthetic pairs),
     here and once, so that trainings running in parallel only read them."""
     prepare.build_missing()
-    if any(RUN_TRAINING[run].synthetic_share for run in runs):
+    voices = {voice for run in runs if RUN_TRAINING[run].synthetic_share
+              for voice in RUN_TRAINING[run].synthetic_voices}
+    if voices:
         from lab import synthetic
 
-        synthetic.load()
+        synthetic.load(tuple(sorted(voices)))
 
 
 def in_parallel(function, tasks: list[tuple], jobs: int) -> list:

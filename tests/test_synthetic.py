@@ -1,4 +1,6 @@
 """lab.synthetic: the bundled voice's words warped onto a real GRID clip's word timings."""
+import shutil
+
 import numpy as np
 import pytest
 
@@ -36,3 +38,17 @@ def test_the_warped_voice_is_loud_where_the_speaker_is(shared_data):
 
     assert np.corrcoef(frame_energy(mel), frame_energy(real.mel))[0, 1] > 0.75
     assert np.mean(phones != phones[0]) > 0.3  # phones heard over the words, not silence throughout
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None,
+                    reason="Debian's espeak-ng is not installed (.ci/run installs it)")
+def test_an_espeak_voice_says_the_clips_words_where_the_speaker_does(shared_data):
+    clip = grid_clip("bbaf2n")
+    real = prepare.build(clip)
+    voice = synthetic.EspeakVoice("en-us+f3")
+    spoken = voice.synthesize(clip.transcript)
+    assert [w.label.lower() for w in spoken.words] == [w.label.lower() for w in clip.words]
+    mel, phones = synthetic.warped_features(clip, real, voice)
+    assert mel.shape == real.mel.shape and phones.shape == real.phones.shape
+    energy = [np.log(np.exp(m).sum(axis=1)).reshape(-1, 4).mean(axis=1) for m in (mel, real.mel)]
+    assert np.corrcoef(*energy)[0, 1] > 0.6

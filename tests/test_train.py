@@ -81,3 +81,13 @@ def test_trials_vary_a_shipped_run_and_never_train_into_models():
         assert train.RUN_TRAINING[trial] != train.RUN_TRAINING[run]
         assert type(train.build(trial, 0.02)) is type(train.build(run, 0.02))
         assert train.build(trial, 0.02).config == train.build(run, 0.02).config
+
+
+def test_a_recipes_cache_key_holds_only_what_differs_from_the_defaults():
+    from dataclasses import replace
+
+    from lab.crossval import recipe_key
+
+    assert recipe_key(train.TrainConfig()) == {}
+    assert recipe_key(replace(train.TrainConfig(), seed=7, synthetic_voices=("joe", "en-us+f3"))) == {
+        "seed": 7, "synthetic_voices": ("joe", "en-us+f3")}
