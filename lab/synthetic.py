@@ -10,6 +10,7 @@ by the clip's files and SYNTHETIC_VERSION; never touches grid-val, grid-test or 
 """
 import argparse
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -107,6 +108,8 @@ def make_voice(name: str):
         from studio.voice import Voice
 
         return Voice()
+    if shutil.which("espeak-ng") is None:
+        raise SystemExit(f"voice {name}: Debian's espeak-ng is not installed (apt-get install espeak-ng)")
     return EspeakVoice(name)
 
 

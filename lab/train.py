@@ -78,7 +78,8 @@ RUN_TRAINING = {
     # A quarter of each batch is lab.synthetic's pairs: the bundled voice saying grid-train's
     # words, warped onto their timing, with the real lips. Cross-validated over three seed pairs
     # (reports/crossval_synthetic.md and the note of 2026-12-08) every pairing gained open_corr,
-    # +0.025 [-0.002, +0.054] on average, for -0.006 to -0.013 on grid-val; half the batch did worse.
+    # +0.025 [-0.002, +0.054] on average, for 0.006 to 0.013 lower grid-val open_corr in the fold
+    # trainings (0.003 to 0.006 in the shipped ones); half the batch did worse.
     "memory": TrainConfig(ema_decay=0.998, synthetic_share=0.25),
     "memory-off": TrainConfig(ema_decay=0.998, synthetic_share=0.25),
     # As issue 3 measured it: grid-s1 only, mel only, speed, gain and noise augmentation.
