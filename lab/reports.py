@@ -19,7 +19,8 @@ RENDERED_BY = {"evaluation": "lab.evaluate", "renderers": "lab.evaluate", "taem-
                "training/selfcheck": "lab.selfcheck", "training/memory_analysis": "lab.memory_analysis",
                "mouth_motion": "lab.mouth_motion", "crossval": "lab.crossval",
                "script_lips": "lab.script_lips", "crossval_synthetic": "lab.crossval",
-               "phone_evidence": "lab.phone_evidence", "crossval_voices": "lab.crossval"}
+               "phone_evidence": "lab.phone_evidence", "crossval_voices": "lab.crossval",
+               "crossval_phones_kept": "lab.crossval"}
 
 
 def write_report(path: Path, data, markdown: Callable) -> str:

@@ -98,7 +98,8 @@ RUN_TRAINING.update({member: replace(RUN_TRAINING[driver.runs[0]], seed=RUN_TRAI
 # Trials: a shipped run's network under another recipe, measured by lab.crossval, not shipped.
 # trial -> the run it varies; its recipe is in RUN_TRAINING.
 TRIALS = {"memory-no-synthetic": "memory", "memory-no-synthetic-2": "memory-2",
-          "memory-voices": "memory", "memory-voices-2": "memory-2"}
+          "memory-voices": "memory", "memory-voices-2": "memory-2",
+          "memory-phones-kept": "memory", "memory-phones-kept-2": "memory-2"}
 # The shipped recipe without lab.synthetic's pairs
 RUN_TRAINING.update({trial: replace(RUN_TRAINING[TRIALS[trial]], synthetic_share=0.0)
                      for trial in ("memory-no-synthetic", "memory-no-synthetic-2")})
@@ -106,6 +107,9 @@ RUN_TRAINING.update({trial: replace(RUN_TRAINING[TRIALS[trial]], synthetic_share
 MORE_VOICES = ("joe", "en-us+f3", "en-gb+m3")
 RUN_TRAINING.update({trial: replace(RUN_TRAINING[TRIALS[trial]], synthetic_voices=MORE_VOICES)
                      for trial in ("memory-voices", "memory-voices-2")})
+# ... and with the heard phones never hidden: the speaker-independent evidence always there
+RUN_TRAINING.update({trial: replace(RUN_TRAINING[TRIALS[trial]], phone_dropout=0.0)
+                     for trial in ("memory-phones-kept", "memory-phones-kept-2")})
 
 
 class ChunkBank:
