@@ -96,20 +96,17 @@ ENSEMBLE_MEMBERS = {member: driver.runs[0] for driver in LEARNED_DRIVERS for mem
 RUN_TRAINING.update({member: replace(RUN_TRAINING[driver.runs[0]], seed=RUN_TRAINING[driver.runs[0]].seed + k)
                      for driver in LEARNED_DRIVERS for k, member in enumerate(driver.runs[1:], 1)})
 # Trials: a shipped run's network under another recipe, measured by lab.crossval, not shipped.
+# Each changes memory's recipe, and is trained from both of its seeds (the trial and trial-2).
+TRIAL_CHANGES = {
+    "memory-no-synthetic": {"synthetic_share": 0.0},  # without lab.synthetic's pairs
+    # pairs from two espeak-ng voices beside piper's, pooled in the same quarter
+    "memory-voices": {"synthetic_voices": ("joe", "en-us+f3", "en-gb+m3")},
+    "memory-phones-kept": {"phone_dropout": 0.0},  # the heard phones never hidden
+}
 # trial -> the run it varies; its recipe is in RUN_TRAINING.
-TRIALS = {"memory-no-synthetic": "memory", "memory-no-synthetic-2": "memory-2",
-          "memory-voices": "memory", "memory-voices-2": "memory-2",
-          "memory-phones-kept": "memory", "memory-phones-kept-2": "memory-2"}
-# The shipped recipe without lab.synthetic's pairs
-RUN_TRAINING.update({trial: replace(RUN_TRAINING[TRIALS[trial]], synthetic_share=0.0)
-                     for trial in ("memory-no-synthetic", "memory-no-synthetic-2")})
-# ... and with pairs from two espeak-ng voices beside piper's, pooled in the same quarter
-MORE_VOICES = ("joe", "en-us+f3", "en-gb+m3")
-RUN_TRAINING.update({trial: replace(RUN_TRAINING[TRIALS[trial]], synthetic_voices=MORE_VOICES)
-                     for trial in ("memory-voices", "memory-voices-2")})
-# ... and with the heard phones never hidden: the speaker-independent evidence always there
-RUN_TRAINING.update({trial: replace(RUN_TRAINING[TRIALS[trial]], phone_dropout=0.0)
-                     for trial in ("memory-phones-kept", "memory-phones-kept-2")})
+TRIALS = {trial + suffix: "memory" + suffix for trial in TRIAL_CHANGES for suffix in ("", "-2")}
+RUN_TRAINING.update({trial: replace(RUN_TRAINING[run], **TRIAL_CHANGES[trial.removesuffix("-2")])
+                     for trial, run in TRIALS.items()})
 
 
 class ChunkBank:
