@@ -25,7 +25,14 @@ from lab.dataset import ROOT
 from lab.measures import lagged_correlation, paired_difference
 from lab.prepare import load
 from lab.reports import write_report
-from studio.alignment import FRAMES_PER_SECOND, contiguous_phones, phone_label, recognize_phones, to_int16
+from studio.alignment import (
+    FRAMES_PER_SECOND,
+    contiguous_phones,
+    decode_utterance,
+    phone_label,
+    recognize_phones,
+    to_int16,
+)
 from studio.audio import FPS, SAMPLE_RATE
 from studio.drivers.memory import smooth
 from studio.networks.features import phone_indices
@@ -71,10 +78,7 @@ def lattice_evidence(samples: np.ndarray, n_frames: int) -> tuple[np.ndarray, np
     """16 kHz speech -> the phone-LM search's (n_frames,) 1-best phone indices and
     (n_frames, len(PHONES)) phone posteriors."""
     decoder = _phone_decoder()
-    decoder.reinit_feat()
-    decoder.start_utt()
-    decoder.process_raw(to_int16(samples).tobytes(), full_utt=True)
-    decoder.end_utt()
+    decode_utterance(decoder, to_int16(samples))
     best = contiguous_phones([(phone_label(s.word), s.start_frame) for s in decoder.seg()],
                              len(samples) / SAMPLE_RATE)
     fine = np.zeros((n_frames * _LATTICE_STEP, len(PHONES)))

@@ -69,7 +69,7 @@ def to_int16(samples: np.ndarray) -> np.ndarray:
     return pcm + np.random.default_rng(0).integers(-1, 2, len(pcm), dtype=np.int16)
 
 
-def _decode(decoder: Any, pcm: np.ndarray) -> None:
+def decode_utterance(decoder: Any, pcm: np.ndarray) -> None:
     # The feature state (cepstral mean and its history) would otherwise carry over from the last
     # recording decoded, so the same audio would be heard differently after another request.
     decoder.reinit_feat()
@@ -122,7 +122,7 @@ def _ensure_in_dictionary(decoder: Any, words: Iterable[str]) -> list[str]:
 def _word_pass(decoder: Any, pcm: np.ndarray, words: list[str]) -> list[tuple[str, int, int]]:
     """(word or filler, start frame, end frame exclusive) for `words` said in `pcm`."""
     decoder.set_align_text(" ".join(words))
-    _decode(decoder, pcm)
+    decode_utterance(decoder, pcm)
     if decoder.hyp() is None:
         raise StudioError(_MISMATCH)
     return [(s.word, s.start_frame, s.end_frame + 1) for s in decoder.seg()]
@@ -132,7 +132,7 @@ def _align_piece(decoder: Any, pcm: np.ndarray, words: list[str]) -> list[_Align
     _word_pass(decoder, pcm, words)
     decoder.set_alignment()
     try:
-        _decode(decoder, pcm)  # the phone pass, within the word pass's boundaries
+        decode_utterance(decoder, pcm)  # the phone pass, within the word pass's boundaries
     except RuntimeError as error:
         raise StudioError(_MISMATCH) from error
     # Copy out now: entries point into the Alignment and crash once it is freed.
@@ -232,6 +232,6 @@ def recognize_phones(samples: np.ndarray) -> list[Segment]:
     with _lock:
         decoder = _get_decoder()
         decoder.activate_search(_ALLPHONE_SEARCH)
-        _decode(decoder, pcm)
+        decode_utterance(decoder, pcm)
         heard = [(phone_label(s.word), s.start_frame) for s in decoder.seg()]
     return contiguous_phones(heard, len(pcm) / SAMPLE_RATE)
