@@ -15,7 +15,6 @@ import subprocess
 import tempfile
 import time
 import wave
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from studio.alignment import force_align
 from studio.audio import FPS, HOP_LENGTH, SAMPLE_RATE, frame_count, log_mel, resample
 from studio.errors import StudioError
 from studio.phonemes import Segment
+from studio.voice import SpeechTrack
 
 SYNTHETIC_VERSION = "1"  # bump when the pairs are made differently
 PAD_SECONDS = 1.0  # silence around the voice's audio, read where the clip is silent
@@ -73,15 +73,6 @@ def _pair_path(clip: Clip, voice: str) -> Path:
     return cache_path(kind, clip, (clip.video, clip.audio), version, ".npz")
 
 
-@dataclass
-class SpokenWords:
-    """A voice's speech and when it says each word (seconds)."""
-
-    samples: np.ndarray  # float32 mono
-    sample_rate: int
-    words: list[Segment]
-
-
 class EspeakVoice:
     """A voice of Debian's espeak-ng (`apt-get install espeak-ng`), a formant synthesiser: voices
     far from piper's and from GRID's speaker. Its words are timed by forced alignment."""
@@ -89,7 +80,7 @@ class EspeakVoice:
     def __init__(self, name: str):
         self.name = name
 
-    def synthesize(self, text: str) -> SpokenWords:
+    def synthesize(self, text: str) -> SpeechTrack:
         with tempfile.NamedTemporaryFile(suffix=".wav") as file:
             subprocess.run(["espeak-ng", "-v", self.name, "-w", file.name, text], check=True)
             with wave.open(file.name) as audio:
@@ -97,10 +88,10 @@ class EspeakVoice:
                 pcm = np.frombuffer(audio.readframes(audio.getnframes()), np.int16)
         samples = pcm.astype(np.float32) / 32768
         try:
-            words, _ = force_align(resample(samples, rate, SAMPLE_RATE), text)
+            words, phones = force_align(resample(samples, rate, SAMPLE_RATE), text)
         except StudioError as error:  # a pair is refused as any warp that does not fit
             raise ValueError(str(error)) from error
-        return SpokenWords(samples, rate, words)
+        return SpeechTrack(samples, rate, phones, words, [Segment(text, 0.0, len(samples) / rate)])
 
 
 def make_voice(name: str):
@@ -117,10 +108,11 @@ def load(voices: tuple[str, ...] = (STUDIO_VOICE,)) -> list[ClipData]:
     """The synthetic pair of every grid-train clip whose words each voice says as GRID wrote them
     (built and cached on first use)."""
     pairs = []
+    reals = [(clip, prepare.clip_data(clip)) for clip in split("grid-train")]
     for name in voices:
         voice = None
-        for clip in split("grid-train"):
-            path, real = _pair_path(clip, name), prepare.clip_data(clip)
+        for clip, real in reals:
+            path = _pair_path(clip, name)
             if not path.exists():
                 if voice is None:
                     voice = make_voice(name)
